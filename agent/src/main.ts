@@ -1,0 +1,22 @@
+/**
+ * Composition root of `gpuwarden-agent`: the only place that reads
+ * `process.env` and wires real adapters into the commands.
+ */
+import { runCli } from '../../shared/src/cli.ts';
+import type { CliCommand } from '../../shared/src/cli.ts';
+import { readVersion } from '../../shared/src/version.ts';
+
+const commands: Record<string, CliCommand> = {};
+
+/** Runs the agent CLI with `argv` (without node and script); the exit code. */
+export function main(argv: string[]): Promise<number> {
+  return runCli(
+    {
+      program: 'gpuwarden-agent',
+      version: readVersion(),
+      description: 'samples GPU memory per process and guards a reservation',
+      commands,
+    },
+    argv,
+  );
+}

@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// Entry point of gpuwarden-agent: loads the TypeScript sources through tsx
+// (a runtime dependency), so there is no build step to forget or go stale.
+import { register } from 'tsx/esm/api';
+
+register();
+const { main } = await import('../agent/src/main.ts');
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,22 @@
+/**
+ * Composition root of `gpuwarden-collector`: the only place that reads
+ * `process.env` and wires real adapters into the commands.
+ */
+import { runCli } from '../../shared/src/cli.ts';
+import type { CliCommand } from '../../shared/src/cli.ts';
+import { readVersion } from '../../shared/src/version.ts';
+
+const commands: Record<string, CliCommand> = {};
+
+/** Runs the collector CLI with `argv` (without node and script). */
+export function main(argv: string[]): Promise<number> {
+  return runCli(
+    {
+      program: 'gpuwarden-collector',
+      version: readVersion(),
+      description: 'SLO burn rates, incidents and postmortems for GPU hosts',
+      commands,
+    },
+    argv,
+  );
+}
