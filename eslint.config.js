@@ -60,7 +60,25 @@ export default tseslint.config(
     rules: { 'no-console': 'off' },
   },
   {
+    files: ['collector/src/web/static/**/*.js'],
+    languageOptions: {
+      globals: {
+        document: 'readonly',
+        window: 'readonly',
+        location: 'readonly',
+        history: 'readonly',
+        sessionStorage: 'readonly',
+        WebSocket: 'readonly',
+        CSS: 'readonly',
+        fetch: 'readonly',
+        setTimeout: 'readonly',
+        setInterval: 'readonly',
+      },
+    },
+  },
+  {
     files: ['**/*.js'],
+    ignores: ['collector/src/web/static/**'],
     languageOptions: {
       globals: {
         process: 'readonly',

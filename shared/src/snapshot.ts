@@ -44,6 +44,11 @@ export interface GpuProcess {
   oomScoreAdj?: number | null;
   /** False when `/proc` cannot see the pid (another PID namespace). */
   resolved?: boolean;
+  /**
+   * True when the guard counts this process as the protected workload's
+   * (set by the agent before sending; absent when no guard policy runs).
+   */
+  protected?: boolean;
 }
 
 /** Memory of one GPU, in bytes; each `null` when unknown. */
