@@ -9,6 +9,11 @@ import { METRIC_FAMILY_NAMES } from '../../../collector/src/web/metrics.ts';
 import { createMemorySources, jasperNode } from './web-fixtures.ts';
 import type { MemorySources } from './web-fixtures.ts';
 
+// Response bodies in these tests are checked field by field.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+const json = async (res: Response): Promise<Json> => res.json();
+
 const TOKEN = 'web-test-token';
 const config = {
   listen: '127.0.0.1:0',
@@ -45,10 +50,10 @@ describe('startWebServer()', () => {
 
   describe('REST API', () => {
     it('lists nodes, SLOs and incidents', async () => {
-      const nodes = await (await fetch(`${server.url}/api/nodes`)).json();
-      const incidents = await (
-        await fetch(`${server.url}/api/incidents?status=open`)
-      ).json();
+      const nodes = await json(await fetch(`${server.url}/api/nodes`));
+      const incidents = await json(
+        await fetch(`${server.url}/api/incidents?status=open`),
+      );
 
       expect(nodes.nodes[0].node).to.equal('jasper');
       expect(
@@ -62,7 +67,7 @@ describe('startWebServer()', () => {
         `${server.url}/api/incidents/INC-20260228-a3f7/postmortem.md`,
       );
 
-      expect((await one.json()).severity).to.equal('SEV2');
+      expect((await json(one)).severity).to.equal('SEV2');
       expect(md.headers.get('content-type')).to.match(/^text\/markdown/);
       expect(await md.text()).to.contain('# Postmortem: INC-20260228-a3f7');
     });
@@ -74,7 +79,7 @@ describe('startWebServer()', () => {
       );
 
       expect(bad.status).to.equal(400);
-      expect((await bad.json()).error.message).to.contain('INC-20260228-a3f7');
+      expect((await json(bad)).error.message).to.contain('INC-20260228-a3f7');
       expect(missing.status).to.equal(404);
     });
 
@@ -134,7 +139,7 @@ describe('startWebServer()', () => {
       });
 
       expect(ack.status).to.equal(200);
-      expect((await resolve.json()).status).to.equal('resolved');
+      expect((await json(resolve)).status).to.equal('resolved');
       expect(again.status).to.equal(409);
     });
 
