@@ -39,13 +39,15 @@ export type Exec = (
   options: ExecOptions,
 ) => Promise<ExecResult>;
 
-/** The real {@link Exec}, on execa; kills the whole child on timeout. */
+/**
+ * The real {@link Exec}, on execa. The program runs in its own process
+ * group, and a timeout kills the whole group with SIGKILL: a hung
+ * nvidia-smi may have children of its own, and none may linger.
+ */
 export function createExec(): Exec {
   return async (file, args, options) => {
     const started = performance.now();
-    const result = await execa(file, [...args], {
-      timeout: options.timeoutMs,
-      killSignal: 'SIGKILL',
+    const child = execa(file, [...args], {
       env: options.env,
       extendEnv: true,
       input: options.input,
@@ -53,13 +55,23 @@ export function createExec(): Exec {
       reject: false,
       stripFinalNewline: false,
       maxBuffer: 64 * 1024 * 1024,
+      detached: true,
     });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup(child.pid);
+    }, options.timeoutMs);
+    const result = await child.finally(() => clearTimeout(timer));
     const spawnFailed =
-      result.failed && result.exitCode === undefined && !result.timedOut;
+      result.failed &&
+      result.exitCode === undefined &&
+      !timedOut &&
+      result.signal === undefined;
     return {
       exitCode: result.exitCode ?? null,
       signal: result.signal ?? null,
-      timedOut: result.timedOut,
+      timedOut,
       stdout: Buffer.from(result.stdout ?? new Uint8Array()),
       stderr: Buffer.from(result.stderr ?? new Uint8Array()).toString('utf8'),
       spawnError: spawnFailed
@@ -68,4 +80,13 @@ export function createExec(): Exec {
       durationMs: performance.now() - started,
     };
   };
+}
+
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // The group is already gone: the program exited as the timer fired.
+  }
 }
