@@ -5,8 +5,12 @@
 import { runCli } from '../../shared/src/cli.ts';
 import type { CliCommand } from '../../shared/src/cli.ts';
 import { readVersion } from '../../shared/src/version.ts';
+import { incidentsCommand } from './incidents/incidents-cli.ts';
+import { replayCommand } from './replay/replay-command.ts';
 
 const commands: Record<string, CliCommand> = {};
+commands.replay = replayCommand();
+commands.incidents = incidentsCommand();
 
 /** Runs the collector CLI with `argv` (without node and script). */
 export function main(argv: string[]): Promise<number> {
