@@ -7,10 +7,12 @@ import type { CliCommand } from '../../shared/src/cli.ts';
 import { readVersion } from '../../shared/src/version.ts';
 import { incidentsCommand } from './incidents/incidents-cli.ts';
 import { replayCommand } from './replay/replay-command.ts';
+import { tokenCommand } from './ingest/token-command.ts';
 
 const commands: Record<string, CliCommand> = {};
 commands.replay = replayCommand();
 commands.incidents = incidentsCommand();
+commands.token = tokenCommand();
 
 /** Runs the collector CLI with `argv` (without node and script). */
 export function main(argv: string[]): Promise<number> {
