@@ -1,0 +1,122 @@
+import { expect } from 'chai';
+import { runCli } from '../../../shared/src/cli.ts';
+import { createSilentLogger } from '../../../shared/src/logger.ts';
+import { createExec } from '../../../shared/src/exec.ts';
+import { createCheckCommand } from '../../../agent/src/cli/check.ts';
+import type { CheckReport } from '../../../agent/src/guard/check-report.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
+import { FakeHost, gnomeShell, tunnelChild, xorg } from '../guard/fake-host.ts';
+import { MemoryFs } from '../guard/memory-fs.ts';
+
+const CONFIG = `
+node: jasper
+guard:
+  mode: enforce
+  reservations:
+    - gpu: 0
+      reserve: 20480MiB
+      model: qwen2.5:32b
+  eligible:
+    users: [dev]
+`;
+
+function setup(configText = CONFIG) {
+  const clock = new FakeClock('2026-03-02T13:47:00Z');
+  const fs = new MemoryFs();
+  fs.files.set('/etc/gpuwarden/agent.yaml', configText);
+  const host = new FakeHost(
+    [tunnelChild(), xorg(), gnomeShell()],
+    { unattributedMib: 300 },
+    () => clock.nowMs(),
+  );
+  const out: string[] = [];
+  const errOut: string[] = [];
+  const command = createCheckCommand({
+    clock,
+    exec: createExec(),
+    fs,
+    logger: createSilentLogger(),
+    hostname: () => 'jasper',
+    self: { pid: 999_999, ppid: 999_998 },
+    sample: host.sample,
+  });
+  const run = (args: string[]) =>
+    runCli(
+      {
+        program: 'gpuwarden-agent',
+        version: '0',
+        description: '',
+        commands: { check: command },
+      },
+      ['check', ...args],
+      {
+        stdout: (t) => void out.push(t),
+        stderr: (t) => void errOut.push(t),
+      },
+    );
+  return { fs, host, out, errOut, run };
+}
+
+describe('gpuwarden-agent check', () => {
+  it('prints the plan and the reason for every process', async () => {
+    const s = setup();
+
+    const code = await s.run(['--config', '/etc/gpuwarden/agent.yaml']);
+
+    expect(code).to.equal(0);
+    const text = s.out.join('');
+    expect(text).to.contain('deficit 210 MiB');
+    expect(text).to.contain('would send SIGTERM, then SIGKILL, to pid 77310');
+    expect(text).to.match(/77310 .*victim: chosen/);
+    expect(text).to.match(/1420 .*excluded: display_server/);
+    expect(s.host.signals).to.deep.equal([]);
+  });
+
+  it('gives the same as JSON', async () => {
+    const s = setup();
+
+    await s.run(['--config', '/etc/gpuwarden/agent.yaml', '--json']);
+
+    const report = JSON.parse(s.out.join('')) as CheckReport;
+    const gpu = report.gpus[0];
+    expect(gpu?.wouldDo).to.equal('kill');
+    expect(gpu?.math?.deficitBytes).to.equal(210 * 2 ** 20);
+    expect(gpu?.processes.map((p) => [p.pid, p.role])).to.deep.equal([
+      [77310, 'victim'],
+      [1420, 'excluded'],
+      [2113, 'excluded'],
+    ]);
+  });
+
+  it('shows warn when the kill-switch file exists', async () => {
+    const s = setup();
+    s.fs.files.set('/etc/gpuwarden/disable-enforce', '');
+
+    await s.run(['--config', '/etc/gpuwarden/agent.yaml', '--json']);
+
+    const report = JSON.parse(s.out.join('')) as CheckReport;
+    expect(report.killSwitch).to.equal(true);
+    expect(report.gpus[0]?.mode).to.equal('warn');
+    expect(report.gpus[0]?.wouldDo).to.equal('warn');
+  });
+
+  it('exits 2 naming the field when the guard config is bad', async () => {
+    const s = setup(CONFIG.replace('mode: enforce', 'mode: kill-all'));
+
+    const code = await s.run(['--config', '/etc/gpuwarden/agent.yaml']);
+
+    expect(code).to.equal(2);
+    expect(s.errOut.join('')).to.contain(
+      'guard.mode must be one of observe, warn, enforce-term, enforce, got "kill-all"',
+    );
+  });
+
+  it('exits 2 without --config', async () => {
+    const s = setup();
+
+    const code = await s.run([]);
+
+    expect(code).to.equal(2);
+    expect(s.errOut.join('')).to.contain('--config FILE is required');
+  });
+});
