@@ -5,8 +5,12 @@
 import { runCli } from '../../shared/src/cli.ts';
 import type { CliCommand } from '../../shared/src/cli.ts';
 import { readVersion } from '../../shared/src/version.ts';
+import { createSampleCommand } from './cli/sample.ts';
+import { createCheckCommand } from './cli/check.ts';
 
 const commands: Record<string, CliCommand> = {};
+commands.sample = createSampleCommand();
+commands.check = createCheckCommand();
 
 /** Runs the agent CLI with `argv` (without node and script); the exit code. */
 export function main(argv: string[]): Promise<number> {
