@@ -7,8 +7,10 @@ import type { CliCommand } from '../../shared/src/cli.ts';
 import { readVersion } from '../../shared/src/version.ts';
 import { createSampleCommand } from './cli/sample.ts';
 import { createCheckCommand } from './cli/check.ts';
+import { createRunCommand } from './cli/run.ts';
 
 const commands: Record<string, CliCommand> = {};
+commands.run = createRunCommand();
 commands.sample = createSampleCommand();
 commands.check = createCheckCommand();
 
