@@ -4,6 +4,7 @@
  *   node --import tsx test/fakes/fake-ollama-main.ts --state F --model M
  *     [--port P] [--log F] [--model-bytes 20GiB] [--gpu 0] [--pid N]
  *     [--no-reload] [--headroom 1GiB] [--not-loaded] [--keep-alive 5m]
+ *     [--latency-model uniform|per-token]
  *
  * Prints `fake-ollama listening on <url>` once it accepts requests; stops
  * on SIGTERM or SIGINT. `--pid self` means this process's own pid.
@@ -25,6 +26,7 @@ const { values } = parseArgs({
     headroom: { type: 'string', default: '1GiB' },
     'not-loaded': { type: 'boolean', default: false },
     'keep-alive': { type: 'string' },
+    'latency-model': { type: 'string', default: 'uniform' },
   },
 });
 
@@ -55,6 +57,8 @@ const fake = await startFakeOllama({
   keepAliveMs: values['keep-alive']
     ? parseDuration(values['keep-alive'])
     : null,
+  latencyModel:
+    values['latency-model'] === 'per-token' ? 'per-token' : 'uniform',
 });
 console.log(`fake-ollama listening on ${fake.url}`);
 

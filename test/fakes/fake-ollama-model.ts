@@ -83,6 +83,24 @@ export function fakeLatencyMs(placement: Placement, seq: number): number {
   return Math.round(baseMs * 6 + 300 + offloaded * 30_000);
 }
 
+/**
+ * Request latency in ms when it depends on how many tokens are generated
+ * (`options.num_predict`, default 64): about 80 ms plus 4 ms a token fully
+ * on the GPU; with any offload 2.5 times slower plus 60 ms a token per
+ * whole model offloaded. Short answers then stay under 2 s while long
+ * ones go over it, as mixed traffic does on a partly offloaded model.
+ */
+export function fakeTokenLatencyMs(
+  placement: Placement,
+  seq: number,
+  tokens: number,
+): number {
+  const gpuMs = 80 + 4 * tokens + ((seq * 13) % 60);
+  if (placement.sizeVramBytes >= placement.sizeBytes) return gpuMs;
+  const offloaded = 1 - placement.sizeVramBytes / placement.sizeBytes;
+  return Math.round(gpuMs * 2.5 + offloaded * tokens * 60);
+}
+
 /** Go's `Duration.String()` of `ms`, as Gin prints it (whole s above 1 m). */
 export function formatGoDuration(ms: number): string {
   const ns = Math.round(ms * 1e6);

@@ -7,6 +7,7 @@ import { startFakeOllama } from './fake-ollama.ts';
 import type { FakeOllama, FakeOllamaOptions } from './fake-ollama.ts';
 import {
   fakeLatencyMs,
+  fakeTokenLatencyMs,
   formatGoDuration,
   placeModel,
 } from './fake-ollama-model.ts';
@@ -191,6 +192,26 @@ describe('fake Ollama model', () => {
     expect(Math.min(...latencies)).to.be.at.least(300);
     expect(Math.max(...latencies)).to.be.below(450);
     expect(fakeLatencyMs(partial, 0)).to.be.above(2000);
+  });
+
+  it('keeps short answers under 2 s and long ones over it when offloaded, per token', () => {
+    const full = placeModel(jasperState(), {
+      modelBytes: SCENE_MODEL_BYTES,
+      gpuIndex: 0,
+      pid: null,
+      headroomBytes: GIB,
+      layers: 65,
+    });
+    const partial = {
+      ...full,
+      sizeVramBytes: Math.round((full.sizeBytes * 63) / 65),
+      layersOnGpu: 63,
+    };
+
+    expect(fakeTokenLatencyMs(full, 0, 16)).to.be.below(500);
+    expect(fakeTokenLatencyMs(full, 0, 320)).to.be.below(2000);
+    expect(fakeTokenLatencyMs(partial, 0, 16)).to.be.below(2000);
+    expect(fakeTokenLatencyMs(partial, 0, 320)).to.be.above(2000);
   });
 
   it('prints durations the way Go does', () => {

@@ -22,6 +22,7 @@ import type { FakeGpuState } from './gpu-state.ts';
 import {
   availableForModel,
   fakeLatencyMs,
+  fakeTokenLatencyMs,
   ginLine,
   loadLines,
   placeModel,
@@ -61,6 +62,12 @@ export interface FakeOllamaOptions {
   reloadDelayMs?: number;
   /** `/api/version`; default `0.9.6`. */
   version?: string;
+  /**
+   * `uniform` (default): any offload makes every request slow.
+   * `per-token`: latency grows with `options.num_predict`, so only long
+   * answers go over 2 s when the model is partly offloaded.
+   */
+  latencyModel?: 'uniform' | 'per-token';
 }
 
 /** A request the fake served, for tests to assert on. */
@@ -383,15 +390,24 @@ class FakeOllamaServer {
         status: 200,
         body: this.final(path, startedMs, loadMs, 0, 'load'),
       };
-    const latencyMs =
-      fakeLatencyMs(this.placementNow, this.seq++) * this.scale +
-      this.slowdownMs;
+    const latencyMs = this.latencyFor(body) * this.scale + this.slowdownMs;
     await sleep(latencyMs);
     this.lastUsedMs = Date.now();
     return {
       status: 200,
       body: this.final(path, startedMs, loadMs, latencyMs, 'stop'),
     };
+  }
+
+  private latencyFor(body: Record<string, unknown>): number {
+    const seq = this.seq++;
+    if (this.options.latencyModel !== 'per-token') {
+      return fakeLatencyMs(this.placementNow, seq);
+    }
+    const options = body.options as Record<string, unknown> | undefined;
+    const tokens = Number(options?.num_predict ?? 64);
+    const count = Number.isFinite(tokens) && tokens > 0 ? tokens : 64;
+    return fakeTokenLatencyMs(this.placementNow, seq, count);
   }
 
   private final(
