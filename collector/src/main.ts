@@ -7,9 +7,11 @@ import type { CliCommand } from '../../shared/src/cli.ts';
 import { readVersion } from '../../shared/src/version.ts';
 import { incidentsCommand } from './incidents/incidents-cli.ts';
 import { replayCommand } from './replay/replay-command.ts';
+import { runCommand } from './run/run-command.ts';
 import { tokenCommand } from './ingest/token-command.ts';
 
 const commands: Record<string, CliCommand> = {};
+commands.run = runCommand();
 commands.replay = replayCommand();
 commands.incidents = incidentsCommand();
 commands.token = tokenCommand();

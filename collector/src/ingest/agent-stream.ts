@@ -1,0 +1,310 @@
+/**
+ * One agent's stream on the collector: authenticates it, answers its
+ * opening, then decodes, validates and deduplicates each frame, queues the
+ * new messages for the journal and acks cumulatively once they are stored.
+ * Every failure ends only this stream, with a status code and a short
+ * detail the agent logs.
+ */
+import { status as Status } from '@grpc/grpc-js';
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { Clock } from '../../../shared/src/clock.ts';
+import type { Logger } from '../../../shared/src/logger.ts';
+import type { LinkProto } from '../../../shared/src/proto/link-proto.ts';
+import {
+  collectorReplyToWire,
+  decodeAgentMessage,
+  decodeStreamOpen,
+} from '../../../shared/src/proto/message-codec.ts';
+import type { CollectorReply } from '../../../shared/src/proto/message-codec.ts';
+import { splitFrame } from '../../../shared/src/proto/frame.ts';
+import { validateAgentMessage } from '../../../shared/src/proto/validate-message.ts';
+import type { AcceptedMessage, CommitQueue } from './commit-queue.ts';
+import type { FleetState } from './fleet-state.ts';
+import { TokenBucket } from './rate-limit.ts';
+import type { RateLimit } from './rate-limit.ts';
+
+/** The raw duplex call: frames in, reply objects out. */
+export type LinkCall = ServerDuplexStream<Buffer, unknown>;
+
+/** What all streams share. */
+export interface StreamContext {
+  proto: LinkProto;
+  commits: CommitQueue;
+  fleet: FleetState;
+  clock: Clock;
+  logger: Logger;
+  /** Highest accepted (queued or stored) seq per node. */
+  accepted: Map<string, number>;
+  /** Highest stored seq of a node, from the journal. */
+  storedSeq: (node: string) => number;
+  /** The open stream of each node. */
+  streams: Map<string, AgentStream>;
+  rateLimit: RateLimit;
+  maxFrameBytes: number;
+  /** Pause reading a stream with this many messages waiting for the journal. */
+  maxPendingMessages: number;
+  /** Pause reading every stream while this many wait in total. */
+  maxPendingTotal: number;
+  /** Messages waiting for the journal, all streams together. */
+  pending: { total: number };
+  /** Streams paused because of the total, to resume when it goes down. */
+  heldBack: Set<AgentStream>;
+}
+
+/** A stream ending status. */
+interface Failure {
+  code: Status;
+  details: string;
+}
+
+/** One authenticated agent stream. */
+export class AgentStream {
+  private opened = false;
+  private ended = false;
+  private pending = 0;
+  private rateWaiting = false;
+  private paused = false;
+  private chain: Promise<void> = Promise.resolve();
+  private readonly bucket: TokenBucket;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly call: LinkCall,
+    private readonly node: string,
+    private readonly ctx: StreamContext,
+  ) {
+    this.bucket = new TokenBucket(ctx.rateLimit, ctx.clock.monotonicMs());
+    this.log = ctx.logger.child({ node, peer: call.getPeer() });
+  }
+
+  /** Starts reading frames. */
+  start(): void {
+    this.call.on('data', (frame: Buffer) => this.onFrame(frame));
+    this.call.on('end', () => this.onEnd());
+    this.call.on('error', (error: Error) => this.onClosed(error.message));
+    this.call.on('cancelled', () => this.onClosed('cancelled by the agent'));
+  }
+
+  /** Ends the stream with a status; safe to call more than once. */
+  fail(failure: Failure): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.log.warn(
+      { code: Status[failure.code], details: failure.details },
+      'agent stream ended with an error',
+    );
+    this.release(failure.details);
+    this.call.emit('error', { code: failure.code, details: failure.details });
+  }
+
+  private onFrame(frame: Buffer): void {
+    if (this.ended) return;
+    this.ctx.fleet.seen(this.node, this.ctx.clock.nowMs());
+    const split = splitFrame(frame);
+    if (!split.ok) {
+      return this.fail({ code: Status.INVALID_ARGUMENT, details: split.error });
+    }
+    if (!this.opened) {
+      if (!this.open(split.value.open)) return;
+    } else if (split.value.open !== null) {
+      return this.fail({
+        code: Status.INVALID_ARGUMENT,
+        details: 'open is allowed only in the first frame',
+      });
+    }
+    if (split.value.messages.length > 0)
+      this.handleMessages(split.value.messages);
+  }
+
+  private open(bytes: Buffer | null): boolean {
+    if (bytes === null) {
+      this.fail({
+        code: Status.INVALID_ARGUMENT,
+        details: 'the first frame must carry open',
+      });
+      return false;
+    }
+    const open = decodeStreamOpen(this.ctx.proto, bytes);
+    if (!open.ok) {
+      this.fail({
+        code: Status.INVALID_ARGUMENT,
+        details: `open.${open.error.field} ${open.error.reason}`,
+      });
+      return false;
+    }
+    if (open.value.node !== this.node) {
+      this.fail({
+        code: Status.PERMISSION_DENIED,
+        details: `token is for node ${this.node}, not ${open.value.node}`,
+      });
+      return false;
+    }
+    this.opened = true;
+    this.ctx.streams.get(this.node)?.fail({
+      code: Status.ABORTED,
+      details: 'replaced by a newer stream of the same node',
+    });
+    this.ctx.streams.set(this.node, this);
+    this.ctx.fleet.connected(this.node, {
+      atMs: this.ctx.clock.nowMs(),
+      agentVersion: open.value.agentVersion,
+      hello: open.value.hello,
+    });
+    this.log.info(
+      { agentVersion: open.value.agentVersion },
+      'agent stream opened',
+    );
+    this.reply({
+      type: 'welcome',
+      lastSeq: this.ctx.storedSeq(this.node),
+      maxFrameBytes: this.ctx.maxFrameBytes,
+    });
+    return true;
+  }
+
+  private handleMessages(parts: Buffer[]): void {
+    const accepted: AcceptedMessage[] = [];
+    let highestSeq = 0;
+    let duplicates = 0;
+    let rejected = 0;
+    for (const bytes of parts) {
+      const outcome = this.check(bytes);
+      if (outcome.kind === 'fatal') return this.fail(outcome.failure);
+      highestSeq = Math.max(highestSeq, outcome.seq);
+      if (outcome.kind === 'duplicate') duplicates += 1;
+      if (outcome.kind === 'rejected') rejected += 1;
+      if (outcome.kind === 'accepted') accepted.push(outcome.accepted);
+    }
+    this.ctx.fleet.counted(this.node, duplicates, rejected);
+    this.queue(accepted, highestSeq);
+    this.limitRate(parts.length);
+  }
+
+  private check(bytes: Buffer): CheckOutcome {
+    const decoded = decodeAgentMessage(this.ctx.proto, bytes);
+    if (!decoded.ok) {
+      const { field, reason, seq } = decoded.error;
+      if (seq === null)
+        return {
+          kind: 'fatal',
+          failure: {
+            code: Status.INVALID_ARGUMENT,
+            details: `message ${field} ${reason}`,
+          },
+        };
+      return this.reject(seq, `${field} ${reason}`);
+    }
+    const message = decoded.value;
+    if (message.node !== this.node) {
+      return {
+        kind: 'fatal',
+        failure: {
+          code: Status.PERMISSION_DENIED,
+          details: `message for node ${message.node} on the stream of node ${this.node}`,
+        },
+      };
+    }
+    const problem = validateAgentMessage(message);
+    if (problem !== null) return this.reject(message.seq, problem);
+    const acceptedSeq =
+      this.ctx.accepted.get(this.node) ?? this.ctx.storedSeq(this.node);
+    if (message.seq <= acceptedSeq)
+      return { kind: 'duplicate', seq: message.seq };
+    this.ctx.accepted.set(this.node, message.seq);
+    return { kind: 'accepted', seq: message.seq, accepted: { message, bytes } };
+  }
+
+  private reject(seq: number, reason: string): CheckOutcome {
+    this.log.warn({ seq, reason }, 'agent message rejected');
+    this.reply({ type: 'rejected', seq, reason });
+    return { kind: 'rejected', seq };
+  }
+
+  /** Acks `highestSeq` once these (and all earlier) messages are stored. */
+  private queue(accepted: AcceptedMessage[], highestSeq: number): void {
+    const count = accepted.length;
+    this.pending += count;
+    this.ctx.pending.total += count;
+    this.updateFlow();
+    const stored = this.ctx.commits.submit(this.node, accepted);
+    this.chain = this.chain
+      .then(() => stored)
+      .then(
+        () => {
+          this.pending -= count;
+          this.ctx.pending.total -= count;
+          this.reply({ type: 'ack', seq: highestSeq });
+          this.resumeAll();
+        },
+        () =>
+          this.fail({
+            code: Status.UNAVAILABLE,
+            details: 'collector could not store messages; resend later',
+          }),
+      );
+  }
+
+  private limitRate(count: number): void {
+    const waitMs = this.bucket.take(count, this.ctx.clock.monotonicMs());
+    if (waitMs === 0) return;
+    this.rateWaiting = true;
+    this.updateFlow();
+    this.ctx.clock.setTimeout(() => {
+      this.rateWaiting = false;
+      this.updateFlow();
+    }, waitMs);
+  }
+
+  /** Resumes the streams the total held back, once it went down. */
+  private resumeAll(): void {
+    this.updateFlow();
+    if (this.ctx.pending.total >= this.ctx.maxPendingTotal) return;
+    const held = [...this.ctx.heldBack];
+    this.ctx.heldBack.clear();
+    held.forEach((stream) => stream.updateFlow());
+  }
+
+  /** Pauses or resumes reading as the limits say. */
+  updateFlow(): void {
+    const overTotal = this.ctx.pending.total >= this.ctx.maxPendingTotal;
+    const shouldPause =
+      this.rateWaiting ||
+      this.pending >= this.ctx.maxPendingMessages ||
+      overTotal;
+    if (overTotal) this.ctx.heldBack.add(this);
+    if (shouldPause && !this.paused) this.call.pause();
+    if (!shouldPause && this.paused) this.call.resume();
+    this.paused = shouldPause;
+  }
+
+  private reply(reply: CollectorReply): void {
+    if (!this.ended) this.call.write(collectorReplyToWire(reply));
+  }
+
+  private onEnd(): void {
+    void this.chain.then(() => {
+      if (this.ended) return;
+      this.ended = true;
+      this.release(null);
+      this.call.end();
+    });
+  }
+
+  private onClosed(reason: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.release(reason);
+  }
+
+  private release(reason: string | null): void {
+    if (this.ctx.streams.get(this.node) !== this) return;
+    this.ctx.streams.delete(this.node);
+    this.ctx.fleet.disconnected(this.node, reason);
+    this.log.info({ reason }, 'agent stream closed');
+  }
+}
+
+type CheckOutcome =
+  | { kind: 'fatal'; failure: Failure }
+  | { kind: 'duplicate' | 'rejected'; seq: number }
+  | { kind: 'accepted'; seq: number; accepted: AcceptedMessage };

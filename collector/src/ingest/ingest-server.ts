@@ -1,0 +1,284 @@
+/**
+ * The collector's gRPC ingest: the `gpuwarden.v1.Link` server. It checks
+ * the transport's security before listening, recovers the journal (and
+ * applies what a crash left unapplied), then serves one stream per agent.
+ */
+import { Server, ServerCredentials, status as Status } from '@grpc/grpc-js';
+import type { Clock } from '../../../shared/src/clock.ts';
+import { ConfigError } from '../../../shared/src/errors.ts';
+import type { Fs } from '../../../shared/src/fs.ts';
+import type { Logger } from '../../../shared/src/logger.ts';
+import { loadLinkProto } from '../../../shared/src/proto/link-proto.ts';
+import type { LinkProto } from '../../../shared/src/proto/link-proto.ts';
+import { decodeAgentMessage } from '../../../shared/src/proto/message-codec.ts';
+import type { AgentMessage } from '../../../shared/src/messages.ts';
+import { AgentStream } from './agent-stream.ts';
+import type { LinkCall, StreamContext } from './agent-stream.ts';
+import { CommitQueue } from './commit-queue.ts';
+import type { FleetState } from './fleet-state.ts';
+import type { IngestConfig, IngestTlsConfig } from './ingest-config.ts';
+import { isLoopbackHost } from './ingest-config.ts';
+import { RECORD_APPLIED } from './journal-format.ts';
+import { IngestJournal } from './journal.ts';
+import type { JournalOptions } from './journal.ts';
+import type { MessageSink } from './message-sink.ts';
+import { TokenSource } from './token-source.ts';
+import type { TokenEntry } from './agent-tokens.ts';
+
+/** What the server needs to start (paths resolved). */
+export interface IngestServerOptions {
+  listen: IngestConfig['listen'];
+  tls: IngestTlsConfig | null;
+  allowPlaintext: boolean;
+  /** Tokens file; null when only `tokens` are used. */
+  tokensFile: string | null;
+  /** Tokens accepted besides the file's (tests, benchmarks). */
+  tokens?: TokenEntry[];
+  maxMessageBytes: number;
+  rateLimit: IngestConfig['rateLimit'];
+  journal: JournalOptions;
+  /** Messages a stream may have waiting for the journal; default 256. */
+  maxPendingMessages?: number;
+  /**
+   * Messages all streams together may have waiting; default 512. This
+   * bounds the collector's memory whatever the number of agents: a decoded
+   * 8-GPU × 16-process snapshot takes some tens of KiB.
+   */
+  maxPendingTotal?: number;
+}
+
+/** Collaborators of the server. */
+export interface IngestDeps {
+  clock: Clock;
+  logger: Logger;
+  fs: Fs;
+  sink: MessageSink;
+  fleet: FleetState;
+}
+
+/** A running ingest server. */
+export interface IngestServer {
+  /** The bound port (useful with port 0). */
+  port: number;
+  /** Ends all streams, waits for queued messages, closes the journal. */
+  close(): Promise<void>;
+}
+
+/** Starts the ingest server; throws ConfigError for an unsafe setup. */
+export async function startIngestServer(
+  options: IngestServerOptions,
+  deps: IngestDeps,
+): Promise<IngestServer> {
+  const log = deps.logger.child({ component: 'ingest' });
+  const credentials = await serverCredentials(options, deps.fs, log);
+  const proto = loadLinkProto();
+  const tokens = await TokenSource.load(
+    options.tokensFile,
+    options.tokens ?? [],
+    deps.fs,
+  );
+  const journal = await IngestJournal.open(options.journal, {
+    logger: log,
+    fs: deps.fs,
+  });
+  await applyUnapplied(journal, proto, deps, log);
+
+  const ctx = createContext(options, deps, proto, journal, log);
+  const server = new Server({
+    'grpc.max_receive_message_length': options.maxMessageBytes,
+    'grpc.keepalive_time_ms': 30_000,
+    'grpc.keepalive_timeout_ms': 10_000,
+    'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+    'grpc.keepalive_permit_without_calls': 1,
+  });
+  server.addService(proto.service, {
+    Stream: (call: LinkCall) => void acceptStream(call, ctx, tokens),
+  });
+  const port = await bind(server, options.listen, credentials);
+  log.info(
+    {
+      host: options.listen.host,
+      port,
+      tls: options.tls !== null,
+      tokens: tokens.size(),
+    },
+    'ingest listening',
+  );
+  return { port, close: () => closeServer(server, ctx, journal, log) };
+}
+
+function createContext(
+  options: IngestServerOptions,
+  deps: IngestDeps,
+  proto: LinkProto,
+  journal: IngestJournal,
+  log: Logger,
+): StreamContext {
+  const accepted = new Map<string, number>();
+  const streams = new Map<string, AgentStream>();
+  const commits = new CommitQueue({
+    journal,
+    sink: deps.sink,
+    fleet: deps.fleet,
+    logger: log,
+    onWriteFailed: (nodes) => nodes.forEach((node) => accepted.delete(node)),
+  });
+  return {
+    proto,
+    commits,
+    fleet: deps.fleet,
+    clock: deps.clock,
+    logger: log,
+    accepted,
+    storedSeq: (node) => journal.lastSeq(node),
+    streams,
+    rateLimit: options.rateLimit,
+    maxFrameBytes: options.maxMessageBytes,
+    maxPendingMessages: options.maxPendingMessages ?? 256,
+    maxPendingTotal: options.maxPendingTotal ?? 512,
+    pending: { total: 0 },
+    heldBack: new Set(),
+  };
+}
+
+async function acceptStream(
+  call: LinkCall,
+  ctx: StreamContext,
+  tokens: TokenSource,
+): Promise<void> {
+  const authorization = call.metadata.get('authorization')[0];
+  const check = await tokens.check(
+    typeof authorization === 'string' ? authorization : null,
+  );
+  if (!check.ok) {
+    const details =
+      check.reason === 'missing'
+        ? 'no bearer token; give the agent a token file made with: gpuwarden-collector token create --node NAME'
+        : 'collector rejected the token; check the agent token file against the collector tokens file';
+    ctx.logger.warn(
+      { peer: call.getPeer(), reason: check.reason },
+      'agent token rejected',
+    );
+    call.emit('error', { code: Status.UNAUTHENTICATED, details });
+    return;
+  }
+  new AgentStream(call, check.node, ctx).start();
+}
+
+async function applyUnapplied(
+  journal: IngestJournal,
+  proto: LinkProto,
+  deps: IngestDeps,
+  log: Logger,
+): Promise<void> {
+  const byNode = new Map<string, AgentMessage[]>();
+  for (const record of journal.takeUnapplied()) {
+    const decoded = decodeAgentMessage(proto, record.payload);
+    if (!decoded.ok) continue;
+    byNode.set(record.node, [
+      ...(byNode.get(record.node) ?? []),
+      decoded.value,
+    ]);
+  }
+  for (const [node, messages] of byNode) {
+    log.info(
+      { node, count: messages.length, fromSeq: messages[0]!.seq },
+      'applying journaled messages left unapplied by a crash',
+    );
+    await deps.sink.apply(node, messages);
+    deps.fleet.applied(node, messages);
+    const seq = messages[messages.length - 1]!.seq;
+    await journal.write(
+      [{ kind: RECORD_APPLIED, node, seq, payload: Buffer.alloc(0) }],
+      true,
+    );
+  }
+}
+
+async function serverCredentials(
+  options: IngestServerOptions,
+  fs: Fs,
+  log: Logger,
+): Promise<ServerCredentials> {
+  const host = options.listen.host;
+  if (options.tls !== null) {
+    const tls = options.tls;
+    const clientCa =
+      tls.clientCaFile === null ? null : await fs.readFile(tls.clientCaFile);
+    const keyPair = {
+      cert_chain: await fs.readFile(tls.certFile),
+      private_key: await fs.readFile(tls.keyFile),
+    };
+    return ServerCredentials.createSsl(
+      clientCa,
+      [keyPair],
+      tls.requireClientCert,
+    );
+  }
+  if (!isLoopbackHost(host)) {
+    if (!options.allowPlaintext) {
+      throw new ConfigError(
+        'ingest.tls',
+        `is required to listen on ${host} (not loopback); set ingest.tls.certFile and keyFile, or ingest.allowPlaintext: true on a trusted network`,
+        null,
+      );
+    }
+    log.warn(
+      { host },
+      'ingest listens WITHOUT TLS on a non-loopback address: tokens and data travel in clear text',
+    );
+  }
+  return ServerCredentials.createInsecure();
+}
+
+function bind(
+  server: Server,
+  listen: IngestConfig['listen'],
+  credentials: ServerCredentials,
+): Promise<number> {
+  const address = listen.host.includes(':')
+    ? `[${listen.host}]:${listen.port}`
+    : `${listen.host}:${listen.port}`;
+  return new Promise((resolve, reject) => {
+    server.bindAsync(address, credentials, (error, port) => {
+      if (error) {
+        reject(
+          new ConfigError(
+            'ingest.listen',
+            'must be an address this host can bind (port free, address local)',
+            `${address} (${error.message})`,
+          ),
+        );
+      } else {
+        resolve(port);
+      }
+    });
+  });
+}
+
+async function closeServer(
+  server: Server,
+  ctx: StreamContext,
+  journal: IngestJournal,
+  log: Logger,
+): Promise<void> {
+  for (const stream of [...ctx.streams.values()]) {
+    stream.fail({
+      code: Status.UNAVAILABLE,
+      details: 'collector is shutting down',
+    });
+  }
+  await ctx.commits.drain();
+  await new Promise<void>((resolve) => {
+    const cancel = ctx.clock.setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, 2000);
+    server.tryShutdown(() => {
+      cancel();
+      resolve();
+    });
+  });
+  await journal.close();
+  log.info({}, 'ingest stopped');
+}

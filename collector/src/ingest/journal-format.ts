@@ -1,0 +1,100 @@
+/**
+ * The ingest journal's record format (pure). Each record is
+ *
+ *     u32 bodyLength | u32 crc32(body) | body          (big-endian)
+ *     body = u8 kind | u8 nodeLength | node (UTF-8) | u32 seqHigh
+ *            | u32 seqLow | payload
+ *
+ * Kind 1 is a message: payload is the `gpuwarden.v1.AgentMessage` bytes as
+ * the agent sent them. Kind 2 marks that the node's messages up to `seq`
+ * were applied to the sink; it has no payload. A record whose length runs
+ * past the end of the file or whose CRC differs ends the readable part: it
+ * is the tail of a write a crash cut short, never acknowledged.
+ */
+import { crc32 } from 'node:zlib';
+
+/** Record kinds. */
+export const RECORD_MESSAGE = 1;
+export const RECORD_APPLIED = 2;
+
+/** One decoded record. */
+export interface JournalRecord {
+  kind: typeof RECORD_MESSAGE | typeof RECORD_APPLIED;
+  node: string;
+  seq: number;
+  /** Message bytes for kind 1; empty for kind 2. */
+  payload: Buffer;
+}
+
+const HEADER_BYTES = 8;
+const TWO_POW_32 = 4294967296;
+
+/** Encodes one record. */
+export function encodeRecord(record: JournalRecord): Buffer {
+  const node = Buffer.from(record.node, 'utf8');
+  const bodyLength = 2 + node.length + 8 + record.payload.length;
+  const out = Buffer.allocUnsafe(HEADER_BYTES + bodyLength);
+  out.writeUInt32BE(bodyLength, 0);
+  out.writeUInt8(record.kind, 8);
+  out.writeUInt8(node.length, 9);
+  node.copy(out, 10);
+  const seqAt = 10 + node.length;
+  out.writeUInt32BE(Math.floor(record.seq / TWO_POW_32), seqAt);
+  out.writeUInt32BE(record.seq >>> 0, seqAt + 4);
+  record.payload.copy(out, seqAt + 8);
+  out.writeUInt32BE(crc32(out.subarray(HEADER_BYTES)), 4);
+  return out;
+}
+
+/** Records of a segment and where its readable part ends. */
+export interface ParsedSegment {
+  records: JournalRecord[];
+  /** Bytes from the start that hold whole, valid records. */
+  validBytes: number;
+  /** Why reading stopped before the end; null when it read everything. */
+  stopReason: string | null;
+}
+
+/** Parses a segment's bytes up to the first torn or corrupt record. */
+export function parseSegment(bytes: Buffer): ParsedSegment {
+  const records: JournalRecord[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    const problem = recordProblem(bytes, at);
+    if (problem !== null)
+      return { records, validBytes: at, stopReason: problem };
+    const bodyLength = bytes.readUInt32BE(at);
+    records.push(
+      decodeBody(
+        bytes.subarray(at + HEADER_BYTES, at + HEADER_BYTES + bodyLength),
+      ),
+    );
+    at += HEADER_BYTES + bodyLength;
+  }
+  return { records, validBytes: at, stopReason: null };
+}
+
+function recordProblem(bytes: Buffer, at: number): string | null {
+  if (bytes.length - at < HEADER_BYTES) return 'torn record header';
+  const bodyLength = bytes.readUInt32BE(at);
+  const end = at + HEADER_BYTES + bodyLength;
+  if (bodyLength < 10 || end > bytes.length) return 'torn record';
+  const body = bytes.subarray(at + HEADER_BYTES, end);
+  if (crc32(body) !== bytes.readUInt32BE(at + 4)) return 'checksum mismatch';
+  const kind = body[0];
+  if (kind !== RECORD_MESSAGE && kind !== RECORD_APPLIED)
+    return 'unknown record kind';
+  if (2 + body[1]! + 8 > body.length) return 'bad node length';
+  return null;
+}
+
+function decodeBody(body: Buffer): JournalRecord {
+  const nodeLength = body[1]!;
+  const seqAt = 2 + nodeLength;
+  return {
+    kind: body[0] as JournalRecord['kind'],
+    node: body.toString('utf8', 2, seqAt),
+    seq: body.readUInt32BE(seqAt) * TWO_POW_32 + body.readUInt32BE(seqAt + 4),
+    payload: body.subarray(seqAt + 8),
+  };
+}

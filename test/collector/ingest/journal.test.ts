@@ -1,0 +1,162 @@
+import { appendFileSync, readdirSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { expect } from 'chai';
+import {
+  encodeRecord,
+  parseSegment,
+  RECORD_APPLIED,
+  RECORD_MESSAGE,
+} from '../../../collector/src/ingest/journal-format.ts';
+import {
+  IngestJournal,
+  readJournal,
+} from '../../../collector/src/ingest/journal.ts';
+import { createNodeFs } from '../../../shared/src/fs.ts';
+import { createMemoryLogger } from '../../support/memory-logger.ts';
+import { tempDir } from '../../support/link-harness.ts';
+
+const MIB = 1024 * 1024;
+
+function message(node: string, seq: number, size = 10) {
+  return {
+    kind: RECORD_MESSAGE as typeof RECORD_MESSAGE,
+    node,
+    seq,
+    payload: Buffer.alloc(size, seq % 256),
+  };
+}
+
+function applied(node: string, seq: number) {
+  return {
+    kind: RECORD_APPLIED as typeof RECORD_APPLIED,
+    node,
+    seq,
+    payload: Buffer.alloc(0),
+  };
+}
+
+async function open(
+  dir: string,
+  options: Partial<{ segmentBytes: number; maxBytes: number }> = {},
+) {
+  const { logger, lines } = createMemoryLogger();
+  const journal = await IngestJournal.open(
+    { dir, segmentBytes: MIB, maxBytes: 8 * MIB, ...options },
+    { logger, fs: createNodeFs() },
+  );
+  return { journal, lines };
+}
+
+describe('journal format', () => {
+  it('parses records back, large seqs included', () => {
+    const records = [message('jasper', 2 ** 40 + 3), applied('onyx', 7)];
+
+    const parsed = parseSegment(Buffer.concat(records.map(encodeRecord)));
+
+    expect(parsed.stopReason).to.equal(null);
+    expect(parsed.records).to.deep.equal(records);
+  });
+
+  it('stops at a corrupt record', () => {
+    const bytes = Buffer.concat([
+      encodeRecord(message('jasper', 1)),
+      encodeRecord(message('jasper', 2)),
+    ]);
+    bytes.writeUInt8(
+      bytes.readUInt8(bytes.length - 1) ^ 0xff,
+      bytes.length - 1,
+    );
+
+    const parsed = parseSegment(bytes);
+
+    expect(parsed.records.map((r) => r.seq)).to.deep.equal([1]);
+    expect(parsed.stopReason).to.equal('checksum mismatch');
+  });
+});
+
+describe('IngestJournal', () => {
+  it('rebuilds the last seq per node when reopened', async () => {
+    const dir = tempDir();
+    const first = await open(dir);
+    await first.journal.write(
+      [message('jasper', 1), message('jasper', 2), message('onyx', 9)],
+      true,
+    );
+    await first.journal.close();
+
+    const second = await open(dir);
+
+    expect(second.journal.lastSeq('jasper')).to.equal(2);
+    expect(second.journal.lastSeq('onyx')).to.equal(9);
+    expect(second.journal.lastSeq('basalt')).to.equal(0);
+    await second.journal.close();
+  });
+
+  it('cuts a torn tail off and warns', async () => {
+    const dir = tempDir();
+    const first = await open(dir);
+    await first.journal.write([message('jasper', 1)], true);
+    await first.journal.close();
+    const segment = readdirSync(dir).find((name) => name.endsWith('.gwj'))!;
+    const goodSize = statSync(path.join(dir, segment)).size;
+    appendFileSync(
+      path.join(dir, segment),
+      encodeRecord(message('jasper', 2)).subarray(0, 12),
+    );
+
+    const second = await open(dir);
+
+    expect(second.journal.lastSeq('jasper')).to.equal(1);
+    expect(statSync(path.join(dir, segment)).size).to.equal(goodSize);
+    expect(
+      second.lines.some(
+        (line) => line.msg === 'journal tail cut off after a crash',
+      ),
+    ).to.equal(true);
+    await second.journal.close();
+  });
+
+  it('hands back the messages after the last applied mark', async () => {
+    const dir = tempDir();
+    const first = await open(dir);
+    await first.journal.write(
+      [message('jasper', 1), message('jasper', 2), message('onyx', 1)],
+      true,
+    );
+    await first.journal.write([applied('jasper', 1)], true);
+    await first.journal.write([message('jasper', 3)], true);
+    await first.journal.close();
+
+    const second = await open(dir);
+
+    expect(
+      second.journal.takeUnapplied().map((r) => `${r.node}:${r.seq}`),
+    ).to.deep.equal(['jasper:2', 'jasper:3', 'onyx:1']);
+    expect(second.journal.takeUnapplied()).to.deep.equal([]);
+    await second.journal.close();
+  });
+
+  it('retires old segments above maxBytes and remembers their seqs', async () => {
+    const dir = tempDir();
+    const first = await open(dir, { segmentBytes: MIB, maxBytes: 2 * MIB });
+    for (let seq = 1; seq <= 40; seq += 1) {
+      await first.journal.write(
+        [message('jasper', seq, 200 * 1024), applied('jasper', seq)],
+        true,
+      );
+    }
+    await first.journal.close();
+
+    const second = await open(dir, { segmentBytes: MIB, maxBytes: 2 * MIB });
+    const seqs: number[] = [];
+    for await (const record of readJournal(dir))
+      if (record.kind === RECORD_MESSAGE) seqs.push(record.seq);
+
+    expect(second.journal.sizeBytes()).to.be.at.most(3 * MIB);
+    expect(seqs[0]).to.be.greaterThan(1);
+    expect(seqs.at(-1)).to.equal(40);
+    expect(second.journal.lastSeq('jasper')).to.equal(40);
+    expect(second.journal.takeUnapplied()).to.deep.equal([]);
+    await second.journal.close();
+  });
+});

@@ -1,0 +1,142 @@
+/**
+ * Load generator for the link benchmark, run as its own process:
+ *
+ *     node --import tsx test/support/link-load.ts ADDRESS TOKENS_JSON WARMUP_MS MEASURE_MS
+ *
+ * TOKENS_JSON is `[{ node, token }]`; one simulated agent per entry, each
+ * on its own gRPC connection. Agents send 8-GPU × 16-process snapshots in
+ * frames, within a send window, the way the agent's link does; each
+ * snapshot is encoded once per agent and only the message header (node,
+ * seq, time) per message, as a real agent encodes each snapshot once on its
+ * own host. Prints one `RESULT {json}` line: messages acked and p50/p99
+ * send-to-ack latency of messages sent in the measurement window.
+ */
+import { readFileSync } from 'node:fs';
+import { Client, credentials, Metadata } from '@grpc/grpc-js';
+import type { ClientDuplexStream } from '@grpc/grpc-js';
+import { buildFrame } from '../../shared/src/proto/frame.ts';
+import {
+  LINK_STREAM_PATH,
+  loadLinkProto,
+} from '../../shared/src/proto/link-proto.ts';
+import {
+  collectorReplyFromWire,
+  encodeAgentMessage,
+  encodeStreamOpen,
+} from '../../shared/src/proto/message-codec.ts';
+import { sampleSnapshot } from './link-fixtures.ts';
+
+const [address, tokensFile, warmupText, measureText] = process.argv.slice(2);
+const agents = JSON.parse(readFileSync(tokensFile!, 'utf8')) as {
+  node: string;
+  token: string;
+}[];
+const warmupMs = Number(warmupText);
+const measureMs = Number(measureText);
+const proto = loadLinkProto();
+const windowMessages = Math.max(
+  8,
+  Math.min(800, Math.floor(3200 / agents.length)),
+);
+const batchMessages = Math.min(64, windowMessages);
+const t0 = performance.now();
+const latenciesMs: number[] = [];
+let ackedInWindow = 0;
+
+/** The snapshot field (11) of an AgentMessage, encoded once. */
+function snapshotField(node: string): Buffer {
+  const full = encodeAgentMessage(proto, {
+    node,
+    seq: 1,
+    sentAtMs: 1772287200000,
+    payload: { type: 'snapshot', snapshot: sampleSnapshot(node) },
+  });
+  const header = encodeHeader(node, 1, 1772287200000);
+  return full.subarray(header.length);
+}
+
+function encodeHeader(node: string, seq: number, sentAtMs: number): Buffer {
+  const bytes = proto.types.agentMessage
+    .encode({ node, seq, sentAtMs })
+    .finish();
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function runAgent(node: string, token: string): void {
+  const client = new Client(address!, credentials.createInsecure(), {
+    'grpc.use_local_subchannel_pool': 1,
+  });
+  const metadata = new Metadata();
+  metadata.set('authorization', `Bearer ${token}`);
+  const call: ClientDuplexStream<Buffer, unknown> =
+    client.makeBidiStreamRequest(
+      LINK_STREAM_PATH,
+      (b: Buffer) => b,
+      proto.service.Stream!.responseDeserialize,
+      metadata,
+    );
+  const body = snapshotField(node);
+  const sentAt = new Map<number, number>();
+  let nextSeq = 1;
+  let acked = 0;
+  let waitingDrain = false;
+  const pump = () => {
+    while (!waitingDrain && nextSeq - 1 - acked < windowMessages) {
+      const parts: Buffer[] = [];
+      const now = performance.now();
+      for (let i = 0; i < batchMessages; i += 1) {
+        const seq = nextSeq++;
+        sentAt.set(seq, now);
+        parts.push(
+          Buffer.concat([encodeHeader(node, seq, 1772287200000), body]),
+        );
+      }
+      if (!call.write(buildFrame(null, parts))) {
+        waitingDrain = true;
+        call.once('drain', () => {
+          waitingDrain = false;
+          pump();
+        });
+      }
+    }
+  };
+  call.on('data', (wire) => {
+    const reply = collectorReplyFromWire(wire);
+    if (reply?.type === 'welcome') pump();
+    if (reply?.type !== 'ack') return;
+    const now = performance.now();
+    for (let seq = acked + 1; seq <= reply.seq; seq += 1) {
+      const sent = sentAt.get(seq)!;
+      sentAt.delete(seq);
+      if (sent - t0 >= warmupMs && now - t0 <= warmupMs + measureMs) {
+        latenciesMs.push(now - sent);
+        ackedInWindow += 1;
+      }
+    }
+    acked = reply.seq;
+    pump();
+  });
+  call.on('error', () => {});
+  call.write(
+    buildFrame(
+      encodeStreamOpen(proto, { node, agentVersion: 'bench', hello: null }),
+      [],
+    ),
+  );
+}
+
+for (const { node, token } of agents) runAgent(node, token);
+setTimeout(
+  () => {
+    latenciesMs.sort((a, b) => a - b);
+    const at = (q: number) =>
+      latenciesMs[
+        Math.min(latenciesMs.length - 1, Math.floor(q * latenciesMs.length))
+      ] ?? null;
+    console.log(
+      `RESULT ${JSON.stringify({ ackedInWindow, p50Ms: at(0.5), p99Ms: at(0.99), messageBytes: snapshotField('x').length })}`,
+    );
+    process.exit(0);
+  },
+  warmupMs + measureMs + 500,
+);
