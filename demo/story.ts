@@ -232,7 +232,7 @@ export class Story {
       ([, v]) => v !== null,
     ) as [string, number][];
     const hot = entries.find(
-      ([window, burn]) => burn >= 3 && window !== 'rolling_10s',
+      ([window, burn]) => burn >= 3 && window === 'rolling_2m',
     );
     if (hot && this.once('burn')) {
       this.say(
