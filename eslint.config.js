@@ -56,7 +56,13 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/main.ts', 'test/**/*.ts', 'bench/**/*.ts', 'bin/**/*.js'],
+    files: [
+      '**/main.ts',
+      'demo/**/*.ts',
+      'test/**/*.ts',
+      'bench/**/*.ts',
+      'bin/**/*.js',
+    ],
     rules: { 'no-console': 'off' },
   },
   {
