@@ -222,7 +222,8 @@ function sumRequests(evidence: IncidentEvidence): IncidentFacts['requests'] {
 function latencyRange(evidence: IncidentEvidence): IncidentFacts['latencyMs'] {
   const values = evidence.workload
     .map((w) => w.ollama?.lastLatencyMs ?? null)
-    .filter((v): v is number => v !== null);
+    .filter((v): v is number => v !== null)
+    .map((v) => Math.round(v));
   if (values.length === 0) return null;
   return {
     lowest: Math.min(...values),

@@ -257,10 +257,20 @@ function validateGuard(guard: GuardEvent): void {
     'reservedBytes',
     'protectedBytes',
     'freeBytes',
-    'deficitBytes',
     'freedBytes',
   ] as const) {
     optionalCount(guard[key], `guard.${key}`);
+  }
+  // A deficit below zero is a surplus: the model has room to spare.
+  if (
+    guard.deficitBytes !== null &&
+    !Number.isSafeInteger(guard.deficitBytes)
+  ) {
+    fail(
+      'guard.deficitBytes',
+      'must be a whole number of bytes',
+      guard.deficitBytes,
+    );
   }
   if (guard.process !== null)
     optionalCount(guard.process.usedBytes, 'guard.process.usedBytes');

@@ -32,6 +32,24 @@ describe('message codec', () => {
       });
     }
 
+    it('carries a negative deficit (a surplus) exactly', () => {
+      const guard = samplePayloads('jasper').find((p) => p.type === 'guard');
+      if (guard?.type !== 'guard')
+        throw new Error('fixture has no guard event');
+      const payload = {
+        ...guard,
+        guard: {
+          ...guard.guard,
+          kind: 'recovered' as const,
+          deficitBytes: -3_221_225_472,
+        },
+      };
+
+      const back = roundTrip(sampleMessage('jasper', 9, payload));
+
+      expect(back.payload).to.deep.equal(payload);
+    });
+
     it('keeps unknown values null and zero values zero', () => {
       const snapshot = sampleSnapshot('jasper', 1, 1);
       const gpu = snapshot.gpus[0]!;

@@ -329,7 +329,12 @@ async function loadPostmortem(id) {
 // A small Markdown renderer for postmortems: headings, tables, lists,
 // paragraphs, rules, bold, italics and code. Input is escaped first.
 function renderMarkdown(text) {
-  const lines = text.replace(/\r/g, '').split('\n');
+  // Section markers are HTML comments: they keep human edits apart from
+  // generated text and are not shown.
+  const lines = text
+    .replace(/\r/g, '')
+    .replace(/<!--[\s\S]*?-->/g, '')
+    .split('\n');
   const out = [];
   let i = 0;
   while (i < lines.length) {
@@ -356,7 +361,7 @@ function renderMarkdown(text) {
     } else if (/^---+\s*$/.test(line)) {
       out.push('<hr/>');
       i += 1;
-    } else if (line.trim() === '' || /^<!--.*-->$/.test(line.trim())) {
+    } else if (line.trim() === '') {
       i += 1;
     } else {
       const para = [];
