@@ -123,6 +123,10 @@ export async function startWebServer(
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve());
+  }).catch((error: unknown) => {
+    // The feed's push timer would keep the process alive after a failed start.
+    feed.stop();
+    throw error;
   });
   const address = server.address();
   const boundPort =
