@@ -40,6 +40,11 @@ export interface DemoOptions {
   dir: string;
   /** Where progress lines go. */
   print: (line: string) => void;
+  /**
+   * Called once the incident has resolved, while everything still runs
+   * (the end-to-end test looks at the dashboard then).
+   */
+  beforeStop?: () => Promise<void>;
 }
 
 /** The end of a demo run, for people and for the end-to-end test. */
@@ -49,22 +54,27 @@ export interface DemoSummary extends DemoOutcome {
   pids: { codeTunnel: number; xorg: number; ollama: number };
   alive: { codeTunnel: boolean; xorg: boolean; ollama: boolean };
   messages: {
+    /** Messages in the agent's recording when it was checked. */
     recorded: number;
     firstSeq: number | null;
     lastSeq: number | null;
+    /** Breaks in the recording's sequence numbers. */
     gaps: number;
+    /** Highest sequence number the collector applied; null if unknown. */
+    collectorLastSeq: number | null;
+    /** Messages the collector applied since it started. */
+    collectorApplied: number | null;
   };
 }
 
 /** Runs the whole story once; rejects with a one-line reason on failure. */
 export async function runDemo(options: DemoOptions): Promise<DemoSummary> {
-  const { print } = options;
   rmSync(options.dir, { recursive: true, force: true });
   const nvml = buildNvmlOrExplain();
   const layout = await prepareDemo(options.dir, nvml);
   const children = new ChildSet(REPO_ROOT);
   try {
-    return await playStory(layout, children, print);
+    return await playStory(layout, children, options);
   } finally {
     await children.stopAll();
   }
@@ -83,8 +93,9 @@ function buildNvmlOrExplain(): string {
 async function playStory(
   layout: DemoLayout,
   children: ChildSet,
-  print: (line: string) => void,
+  options: DemoOptions,
 ): Promise<DemoSummary> {
+  const { print } = options;
   const state = initialState();
   writeGpuState(layout.stateFile, state);
   const xorg = startStandIn(children, layout, 'Xorg', ['infinity']);
@@ -125,6 +136,7 @@ async function playStory(
     });
     story.contentionStarted(tunnel.pid, CODE_TUNNEL_BYTES);
     const outcome = await story.followUntilResolved(STORY_TIMEOUT_MS);
+    await options.beforeStop?.();
     return {
       ...outcome,
       dashboardUrl,
@@ -257,30 +269,56 @@ function isRunning(child: DemoChild): boolean {
 }
 
 /**
- * Stops the agent (it flushes its recording and spills what the collector
- * has not acknowledged) and counts what it sent: sequence numbers must run
- * without gaps.
+ * Checks that nothing the agent sent was lost: its recording's sequence
+ * numbers must run without gaps, and the collector must have applied every
+ * one of them exactly once. Then stops the agent.
  */
 async function settleAndCount(
   children: ChildSet,
   layout: DemoLayout,
 ): Promise<DemoSummary['messages']> {
+  const seqs = readRecordedSeqs(layout.recording);
+  const firstSeq = seqs[0] ?? null;
+  const lastSeq = seqs.at(-1) ?? null;
+  const collector = await waitForCollector(layout, lastSeq ?? 0);
   await children.stop('agent');
-  if (!existsSync(layout.recording))
-    return { recorded: 0, firstSeq: null, lastSeq: null, gaps: 0 };
-  const seqs = readFileSync(layout.recording, 'utf8')
-    .split('\n')
-    .filter((line) => line.trim())
-    .map((line) => (JSON.parse(line) as { seq: number }).seq)
-    .sort((a, b) => a - b);
   let gaps = 0;
   for (let i = 1; i < seqs.length; i += 1) {
     if ((seqs[i] ?? 0) !== (seqs[i - 1] ?? 0) + 1) gaps += 1;
   }
   return {
     recorded: seqs.length,
-    firstSeq: seqs[0] ?? null,
-    lastSeq: seqs.at(-1) ?? null,
+    firstSeq,
+    lastSeq,
     gaps,
+    collectorLastSeq: collector?.lastSeq ?? null,
+    collectorApplied: collector?.applied ?? null,
   };
+}
+
+function readRecordedSeqs(file: string): number[] {
+  if (!existsSync(file)) return [];
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim())
+    .map((line) => (JSON.parse(line) as { seq: number }).seq)
+    .sort((a, b) => a - b);
+}
+
+/** Polls the collector until it has applied up to `seq` (10 s at most). */
+async function waitForCollector(
+  layout: DemoLayout,
+  seq: number,
+): Promise<{ lastSeq: number; applied: number } | null> {
+  const url = `http://127.0.0.1:${layout.webPort}/api/nodes`;
+  let seen: { lastSeq: number; applied: number } | null = null;
+  for (let i = 0; i < 20; i += 1) {
+    const body = (await fetch(url).then((r) => r.json())) as {
+      nodes: { node: string; ingest?: { lastSeq: number; applied: number } }[];
+    };
+    seen = body.nodes.find((n) => n.node === 'jasper')?.ingest ?? null;
+    if (seen && seen.lastSeq >= seq) return seen;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return seen;
 }

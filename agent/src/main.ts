@@ -2,12 +2,17 @@
  * Composition root of `gpuwarden-agent`: the only place that reads
  * `process.env` and wires real adapters into the commands.
  */
+import { logVerbosity, setLogVerbosity } from '@grpc/grpc-js';
 import { runCli } from '../../shared/src/cli.ts';
 import type { CliCommand } from '../../shared/src/cli.ts';
 import { readVersion } from '../../shared/src/version.ts';
 import { createSampleCommand } from './cli/sample.ts';
 import { createCheckCommand } from './cli/check.ts';
 import { createRunCommand } from './cli/run.ts';
+
+// gRPC's own diagnostics would print raw lines on stderr; gpuwarden reports
+// every link and ingest failure itself, in one line that says what to do.
+setLogVerbosity(logVerbosity.NONE);
 
 const commands: Record<string, CliCommand> = {};
 commands.run = createRunCommand();

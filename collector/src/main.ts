@@ -2,6 +2,7 @@
  * Composition root of `gpuwarden-collector`: the only place that reads
  * `process.env` and wires real adapters into the commands.
  */
+import { logVerbosity, setLogVerbosity } from '@grpc/grpc-js';
 import { runCli } from '../../shared/src/cli.ts';
 import type { CliCommand } from '../../shared/src/cli.ts';
 import { readVersion } from '../../shared/src/version.ts';
@@ -9,6 +10,10 @@ import { incidentsCommand } from './incidents/incidents-cli.ts';
 import { replayCommand } from './replay/replay-command.ts';
 import { runCommand } from './run/run-command.ts';
 import { tokenCommand } from './ingest/token-command.ts';
+
+// gRPC's own diagnostics would print raw lines on stderr; gpuwarden reports
+// every link and ingest failure itself, in one line that says what to do.
+setLogVerbosity(logVerbosity.NONE);
 
 const commands: Record<string, CliCommand> = {};
 commands.run = runCommand();
