@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { CliCommand } from '../../../shared/src/cli.ts';
 import { parseFlags } from '../../../shared/src/cli.ts';
 import type { Clock } from '../../../shared/src/clock.ts';
-import { ConfigNode, parseConfigText } from '../../../shared/src/config.ts';
+import { parseConfigText } from '../../../shared/src/config.ts';
 import { GpuwardenError, UsageError } from '../../../shared/src/errors.ts';
 import { createNodeFs } from '../../../shared/src/fs.ts';
 import type { Fs } from '../../../shared/src/fs.ts';
@@ -17,8 +17,8 @@ import { createLogger } from '../../../shared/src/logger.ts';
 import type { Logger } from '../../../shared/src/logger.ts';
 import { createIncidentManager } from '../incidents/index.ts';
 import type { IncidentManager, IncidentsConfig } from '../incidents/index.ts';
-import { parseIncidentsConfig } from '../incidents/index.ts';
-import { parseSloConfig } from '../slo/slo-config.ts';
+import { parseCollectorConfig } from '../config.ts';
+import { defaultSlo } from '../slo/slo-config.ts';
 import type { SloDefinition } from '../slo/slo-config.ts';
 import { parseAgentStream } from './read-stream.ts';
 import { runReplay } from './replay.ts';
@@ -127,26 +127,23 @@ interface ReplayConfig {
   incidents: IncidentsConfig | null;
 }
 
-// TODO: the whole collector config is not validated here (unknown
-// top-level keys pass); once collector/src/config.ts composes every
-// section, replay should read its config through it.
+/**
+ * Reads the replay's config through the collector's own config parser, so
+ * a config file is validated exactly as `run` validates it; only its SLOs
+ * and incident settings matter to a replay.
+ */
 async function readReplayConfig(
   fs: Fs,
   configFile: string | null,
 ): Promise<ReplayConfig> {
-  const root = new ConfigNode(
-    configFile === null
-      ? {}
-      : parseConfigText(await readInput(fs, configFile), configFile),
-    '',
-    configFile ?? undefined,
+  if (configFile === null) return { slos: [defaultSlo()], incidents: null };
+  const data = parseConfigText(await readInput(fs, configFile), configFile);
+  const config = parseCollectorConfig(
+    data,
+    configFile,
+    path.dirname(path.resolve(configFile)),
   );
-  return {
-    slos: parseSloConfig(root).slos,
-    incidents: root.has('incidents')
-      ? parseIncidentsConfig(root.child('incidents'))
-      : null,
-  };
+  return { slos: config.slo.slos, incidents: config.incidents };
 }
 
 function incidentOptions(dataDir: string, config: ReplayConfig) {

@@ -156,6 +156,16 @@ describe('gpuwarden-collector replay', () => {
     expect(summary.incidents[0]?.resolvedAt).to.not.equal(null);
   });
 
+  it('validates --config like the collector does, unknown keys included', async () => {
+    const config = path.join(dir, 'typo.yaml');
+    writeFileSync(config, 'incidnets:\n  holdPeriod: 30s\n');
+
+    const result = await replay([JASPER_FIXTURE_PATH, '--config', config]);
+
+    expect(result.code).to.equal(2);
+    expect(result.stderr).to.include('incidnets is not a known setting');
+  });
+
   it('asks for exactly one FILE', async () => {
     const result = await replay([]);
 
