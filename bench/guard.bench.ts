@@ -16,11 +16,9 @@ import { createSilentLogger } from '../shared/src/logger.ts';
 import type { GuardEvent } from '../shared/src/messages.ts';
 import { parseGuardConfig } from '../agent/src/guard/guard-config.ts';
 import { NO_HARM_EVIDENCE } from '../agent/src/guard/harm.ts';
-import {
-  createSignaller,
-  readBootId,
-  readProcessIdentity,
-} from '../agent/src/guard/proc-identity.ts';
+import { readBootId } from '../agent/src/gpu/proc-identity.ts';
+import { createIdentityReader } from '../agent/src/guard/identity-reader.ts';
+import { createSignaller } from '../agent/src/guard/signaller.ts';
 import { createGuardRuntime } from '../agent/src/guard/runtime.ts';
 import { jasperState, writeGpuState } from '../test/fakes/gpu-state.ts';
 import { fakeGpuSampler } from '../test/agent/guard/fake-gpu-sampler.ts';
@@ -39,7 +37,7 @@ async function measure(graceMs: number, intervalMs: number): Promise<Timing> {
   const stateFile = path.join(dir, 'gpu-state');
   writeGpuState(stateFile, jasperState());
   const fs = createNodeFs();
-  const bootId = await readBootId(fs);
+  const bootId = await readBootId({ fs });
   const config = parseGuardConfig(
     new ConfigNode(
       {
@@ -60,7 +58,7 @@ async function measure(graceMs: number, intervalMs: number): Promise<Timing> {
     self: { pid: process.pid, ppid: process.ppid },
     bootId,
     sample,
-    readIdentity: (pid) => readProcessIdentity(pid, { fs, bootId }),
+    readIdentity: createIdentityReader({ fs }),
     signal: createSignaller({ selfPid: process.pid, parentPid: process.ppid }),
     clock,
     logger: createSilentLogger(),

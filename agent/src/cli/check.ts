@@ -8,8 +8,7 @@ import type { CliCommand, CliIo } from '../../../shared/src/cli.ts';
 import { parseFlags } from '../../../shared/src/cli.ts';
 import { createSystemClock } from '../../../shared/src/clock.ts';
 import type { Clock } from '../../../shared/src/clock.ts';
-import { ConfigNode, parseConfigText } from '../../../shared/src/config.ts';
-import { ConfigError, UsageError } from '../../../shared/src/errors.ts';
+import { UsageError } from '../../../shared/src/errors.ts';
 import { createExec } from '../../../shared/src/exec.ts';
 import type { Exec } from '../../../shared/src/exec.ts';
 import { createNodeFs } from '../../../shared/src/fs.ts';
@@ -17,21 +16,18 @@ import type { Fs } from '../../../shared/src/fs.ts';
 import { createSilentLogger } from '../../../shared/src/logger.ts';
 import type { Logger } from '../../../shared/src/logger.ts';
 import type { Snapshot } from '../../../shared/src/snapshot.ts';
+import { loadAgentConfig } from '../config.ts';
+import type { AgentConfig } from '../config.ts';
 import { createSampler } from '../gpu/sampler.ts';
-import { parseSamplingConfig } from '../gpu/sampling-config.ts';
-import type { SamplingConfig } from '../gpu/sampling-config.ts';
 import { checkReport, renderCheck } from '../guard/check-report.ts';
 import { Guard } from '../guard/guard.ts';
-import { parseGuardConfig } from '../guard/guard-config.ts';
-import type { GuardConfig } from '../guard/guard-config.ts';
 import { NO_HARM_EVIDENCE } from '../guard/harm.ts';
 
-/** The parts of the agent config `check` reads. */
-export interface CheckConfig {
-  node: string;
-  guard: GuardConfig;
-  sampling: SamplingConfig;
-}
+/**
+ * The parts of the agent config `check` uses. The whole file is validated
+ * as `run` validates it ({@link loadAgentConfig}), unknown keys included.
+ */
+export type CheckConfig = Pick<AgentConfig, 'node' | 'sampling' | 'guard'>;
 
 /** Collaborators of the `check` command. */
 export interface CheckCommandDeps {
@@ -42,7 +38,7 @@ export interface CheckCommandDeps {
   hostname: () => string;
   /** gpuwarden's pid and parent pid (never chosen). */
   self: { pid: number; ppid: number };
-  /** Loads the config; default {@link loadCheckConfig}. */
+  /** Loads and validates the whole config; default {@link loadAgentConfig}. */
   loadConfig?: (file: string, fs: Fs) => Promise<CheckConfig>;
   /** One snapshot; default the sampler the config describes. */
   sample?: (config: CheckConfig) => Promise<Snapshot>;
@@ -87,7 +83,7 @@ async function runCheck(
   if (values.config === undefined) {
     throw new UsageError('--config FILE is required; see --help');
   }
-  const config = await (deps.loadConfig ?? loadCheckConfig)(
+  const config = await (deps.loadConfig ?? loadAgentConfig)(
     values.config,
     deps.fs,
   );
@@ -132,32 +128,5 @@ function sampleWith(deps: CheckCommandDeps) {
     } finally {
       await sampler.close();
     }
-  };
-}
-
-/**
- * Reads `node`, `sampling` and `guard` from the agent config file; other
- * sections are left to the daemon's full validation.
- */
-export async function loadCheckConfig(
-  file: string,
-  fs: Fs,
-): Promise<CheckConfig> {
-  let text: string;
-  try {
-    text = await fs.readText(file);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'unreadable';
-    throw new ConfigError(
-      '(file)',
-      'must be a readable config file; check the --config path',
-      `${file} (${code})`,
-    );
-  }
-  const root = new ConfigNode(parseConfigText(text, file), '', file);
-  return {
-    node: root.string('node', os.hostname()),
-    sampling: parseSamplingConfig(root.child('sampling')),
-    guard: parseGuardConfig(root.child('guard')),
   };
 }

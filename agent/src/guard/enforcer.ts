@@ -8,7 +8,7 @@
 import type { Clock } from '../../../shared/src/clock.ts';
 import type { Logger } from '../../../shared/src/logger.ts';
 import type { Snapshot } from '../../../shared/src/snapshot.ts';
-import type { KillSignal, Signaller } from './proc-identity.ts';
+import type { KillSignal, Signaller } from './signaller.ts';
 import type { Candidate, ProcessIdentity } from './types.ts';
 
 /** Collaborators of {@link Enforcer}. */

@@ -36,13 +36,10 @@ export type { HarmSignals } from './harm.ts';
 export { createHookNotifier } from './notify.ts';
 export type { HookDeps, Notifier } from './notify.ts';
 export { policyHash, summarizePolicy } from './policy.ts';
-export {
-  createSignaller,
-  parseProcStat,
-  readBootId,
-  readProcessIdentity,
-} from './proc-identity.ts';
-export type { KillSignal, Signaller } from './proc-identity.ts';
+export { createIdentityReader } from './identity-reader.ts';
+export type { IdentityReader } from './identity-reader.ts';
+export { createSignaller } from './signaller.ts';
+export type { KillSignal, Signaller } from './signaller.ts';
 export { createGuardRuntime, effectiveMode } from './runtime.ts';
 export type { GuardRuntime } from './runtime.ts';
 export type { GuardRuntimeDeps } from './runtime-deps.ts';

@@ -9,8 +9,9 @@ import type { GuardEvent } from '../../../shared/src/messages.ts';
 import type { Result } from '../../../shared/src/result.ts';
 import type { Snapshot } from '../../../shared/src/snapshot.ts';
 import type { Notifier } from './notify.ts';
-import type { Signaller } from './proc-identity.ts';
-import type { AncestorInfo, ProcessIdentity } from './types.ts';
+import type { IdentityReader } from './identity-reader.ts';
+import type { Signaller } from './signaller.ts';
+import type { AncestorInfo } from './types.ts';
 
 /** Collaborators and facts the runtime needs. */
 export interface GuardRuntimeDeps {
@@ -22,7 +23,9 @@ export interface GuardRuntimeDeps {
   bootId: string | null;
   /** A fresh snapshot, used right before each signal and to verify. */
   sample(): Promise<Snapshot>;
-  readIdentity(pid: number): Promise<ProcessIdentity | null>;
+  /** The pid's identity now: {@link createIdentityReader} in the agent. */
+  readIdentity: IdentityReader;
+  /** Sends SIGTERM / SIGKILL: {@link createSignaller} in the agent. */
   signal: Signaller;
   /** Ancestors of a pid, nearest first; protection by ancestry. */
   readAncestry?: (pid: number) => Promise<AncestorInfo[] | null>;

@@ -5,14 +5,8 @@
 import type { GpuProcess } from '../../../shared/src/snapshot.ts';
 import type { Reservation } from './guard-config.ts';
 
-/** Who a process is: pid alone is not enough, pids are reused. */
-export interface ProcessIdentity {
-  pid: number;
-  /** `/proc/<pid>/stat` field 22, clock ticks since boot. */
-  startTimeTicks: number;
-  /** `/proc/sys/kernel/random/boot_id`; `null` when unreadable. */
-  bootId: string | null;
-}
+/** Who a process is (pid + start ticks + boot id): the sampler's type. */
+export type { ProcessIdentity } from '../gpu/proc-identity.ts';
 
 /** One ancestor of a process, as `/proc` shows it. */
 export interface AncestorInfo {

@@ -111,6 +111,49 @@ describe('gpuwarden-agent check', () => {
     );
   });
 
+  it('rejects an unknown top-level key as run does', async () => {
+    const s = setup(`${CONFIG}gaurd:\n  mode: enforce\n`);
+
+    const code = await s.run(['--config', '/etc/gpuwarden/agent.yaml']);
+
+    expect(code).to.equal(2);
+    expect(s.errOut.join('')).to.contain(
+      'gaurd is not a known setting; check its spelling and place',
+    );
+    expect(s.out.join('')).to.equal('');
+  });
+
+  it('validates the sections it does not use, as run does', async () => {
+    const s = setup(`${CONFIG}ollama:\n  url: not-a-url\n`);
+
+    const code = await s.run(['--config', '/etc/gpuwarden/agent.yaml']);
+
+    expect(code).to.equal(2);
+    expect(s.errOut.join('')).to.contain('ollama.url must be an http://');
+  });
+
+  it('accepts a full agent config with every section', async () => {
+    const s = setup(
+      `${CONFIG}stateDir: /var/lib/gpuwarden-agent\nlogLevel: warn\nsampling:\n  source: nvml\nollama:\n  url: http://127.0.0.1:11434\n`,
+    );
+
+    const code = await s.run(['--config', '/etc/gpuwarden/agent.yaml']);
+
+    expect(code).to.equal(0);
+    expect(s.out.join('')).to.contain('would send SIGTERM');
+  });
+
+  it('exits 2 naming the path when the config file cannot be read', async () => {
+    const s = setup();
+
+    const code = await s.run(['--config', '/etc/gpuwarden/missing.yaml']);
+
+    expect(code).to.equal(2);
+    expect(s.errOut.join('')).to.contain(
+      'must be a readable config file; check the --config path',
+    );
+  });
+
   it('exits 2 without --config', async () => {
     const s = setup();
 

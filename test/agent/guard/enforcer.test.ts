@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { createSilentLogger } from '../../../shared/src/logger.ts';
 import { Enforcer } from '../../../agent/src/guard/enforcer.ts';
+import { createIdentityReader } from '../../../agent/src/guard/identity-reader.ts';
 import type { Candidate } from '../../../agent/src/guard/types.ts';
 import { FakeClock } from '../../support/fake-clock.ts';
 import {
@@ -12,6 +13,7 @@ import {
   xorg,
 } from './fake-host.ts';
 import type { FakeProc } from './fake-host.ts';
+import { MemoryFs } from './memory-fs.ts';
 
 function setup(victim: FakeProc) {
   const clock = new FakeClock();
@@ -68,6 +70,30 @@ describe('Enforcer', () => {
       gpuUuid: GPU_UUID,
       victim: s.candidate,
       expectedBootId: 'another-boot',
+    });
+
+    expect(outcome).to.include({
+      result: 'aborted',
+      reason: 'identity_mismatch',
+    });
+    expect(s.host.signals).to.deep.equal([]);
+  });
+
+  it('aborts without a signal when /proc, read by the sampler’s readers, shows another boot', async () => {
+    const s = setup(tunnelChild());
+    const fs = new MemoryFs();
+    fs.files.set(
+      '/proc/77310/stat',
+      '77310 (code-tunnel) S 41800 77310 77310 0 -1 0 0 0 0 0 1 1 0 0 20 0 4 0 991204 1 1 1',
+    );
+    fs.files.set('/proc/sys/kernel/random/boot_id', 'another-boot\n');
+    const readIdentity = createIdentityReader({ fs });
+    const enforcer = new Enforcer(s.options, { ...s.deps, readIdentity });
+
+    const outcome = await enforcer.execute({
+      gpuUuid: GPU_UUID,
+      victim: s.candidate,
+      expectedBootId: BOOT_ID,
     });
 
     expect(outcome).to.include({

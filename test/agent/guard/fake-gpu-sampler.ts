@@ -6,7 +6,7 @@
 import { readFileSync, readlinkSync } from 'node:fs';
 import os from 'node:os';
 import type { GpuProcess, Snapshot } from '../../../shared/src/snapshot.ts';
-import { parseProcStat } from '../../../agent/src/guard/proc-identity.ts';
+import { parseProcStat } from '../../../agent/src/gpu/proc-parse.ts';
 import {
   liveProcesses,
   readGpuState,

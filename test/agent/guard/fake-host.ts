@@ -16,7 +16,7 @@ import { parseGuardConfig } from '../../../agent/src/guard/guard-config.ts';
 import type { GuardConfig } from '../../../agent/src/guard/guard-config.ts';
 import { NO_HARM_EVIDENCE } from '../../../agent/src/guard/harm.ts';
 import type { HarmSignals } from '../../../agent/src/guard/harm.ts';
-import type { KillSignal } from '../../../agent/src/guard/proc-identity.ts';
+import type { KillSignal } from '../../../agent/src/guard/signaller.ts';
 import type { ProcessIdentity } from '../../../agent/src/guard/types.ts';
 
 export const MIB = 2 ** 20;

@@ -17,11 +17,9 @@ import { createNodeFs } from '../../../shared/src/fs.ts';
 import { createSilentLogger } from '../../../shared/src/logger.ts';
 import type { GuardEvent } from '../../../shared/src/messages.ts';
 import { parseGuardConfig } from '../../../agent/src/guard/guard-config.ts';
-import {
-  createSignaller,
-  readBootId,
-  readProcessIdentity,
-} from '../../../agent/src/guard/proc-identity.ts';
+import { readBootId } from '../../../agent/src/gpu/proc-identity.ts';
+import { createIdentityReader } from '../../../agent/src/guard/identity-reader.ts';
+import { createSignaller } from '../../../agent/src/guard/signaller.ts';
 import { createGuardRuntime } from '../../../agent/src/guard/runtime.ts';
 import type { GuardRuntimeDeps } from '../../../agent/src/guard/runtime-deps.ts';
 import {
@@ -83,7 +81,7 @@ describe('guard real kills', function () {
     overrides: Partial<GuardRuntimeDeps> = {},
   ) {
     const fs = createNodeFs();
-    const bootId = await readBootId(fs);
+    const bootId = await readBootId({ fs });
     const config = parseGuardConfig(
       new ConfigNode(
         {
@@ -108,7 +106,7 @@ describe('guard real kills', function () {
       self: { pid: process.pid, ppid: process.ppid },
       bootId,
       sample,
-      readIdentity: (pid) => readProcessIdentity(pid, { fs, bootId }),
+      readIdentity: createIdentityReader({ fs }),
       signal: createSignaller({
         selfPid: process.pid,
         parentPid: process.ppid,
@@ -170,9 +168,9 @@ describe('guard real kills', function () {
   it('signals nothing when the pid now belongs to another process', async () => {
     const pid = await offender(3072);
     register([{ pid, mib: 3072 }]);
-    const fs = createNodeFs();
+    const readIdentity = createIdentityReader({ fs: createNodeFs() });
     const reused = async (p: number) => {
-      const identity = await readProcessIdentity(p, { fs, bootId: null });
+      const identity = await readIdentity(p);
       return (
         identity && { ...identity, startTimeTicks: identity.startTimeTicks + 1 }
       );
