@@ -25,6 +25,9 @@ import { parseSmiXml } from './smi-xml.ts';
 /** Default wait for one nvidia-smi run before it is killed. */
 export const DEFAULT_SMI_TIMEOUT_MS = 5000;
 
+/** Longest pause between runs while nvidia-smi keeps timing out. */
+export const MAX_SMI_TIMEOUT_BACKOFF_MS = 60_000;
+
 /** Default program: `nvidia-smi`, looked up in `PATH`. */
 export const DEFAULT_NVIDIA_SMI_PATH = 'nvidia-smi';
 
@@ -51,6 +54,9 @@ type SampleResult = Result<SourceSample, SourceFailure>;
 /**
  * Creates the nvidia-smi source. `sample()` never throws; a call made
  * while a run is in flight joins that run instead of starting another.
+ * From the second timeout in a row it backs off (see
+ * {@link MAX_SMI_TIMEOUT_BACKOFF_MS}): calls answer the last timeout,
+ * retryable, without starting nvidia-smi until the pause is over.
  */
 export function createSmiSource(
   options: SmiSourceOptions,
@@ -59,11 +65,13 @@ export function createSmiSource(
   const log = deps.logger.child({ component: 'nvidia-smi' });
   let inFlight: Promise<SampleResult> | null = null;
   let lastFailureKind: string | null = null;
+  const backoff = createTimeoutBackoff(options.timeoutMs, deps.clock);
 
   const runOnce = async (): Promise<SampleResult> => {
     const startedMs = deps.clock.monotonicMs();
     const result = await runSmi(options, deps.exec);
     const elapsedMs = deps.clock.monotonicMs() - startedMs;
+    backoff.record(result);
     if (result.ok) {
       if (lastFailureKind !== null)
         log.info({ elapsedMs }, 'nvidia-smi recovered');
@@ -82,6 +90,8 @@ export function createSmiSource(
   return {
     kind: 'nvidia-smi',
     sample() {
+      const waiting = inFlight ? null : backoff.pending();
+      if (waiting) return Promise.resolve(err(waiting));
       inFlight ??= runOnce().finally(() => {
         inFlight = null;
       });
@@ -93,6 +103,42 @@ export function createSmiSource(
       await inFlight;
     },
   };
+}
+
+/**
+ * Spaces out runs after repeated timeouts: a hung GPU makes every run hang
+ * too, and each one loads the driver again. One timeout is forgiven (the
+ * first run after idle can be slow); from the second in a row the next
+ * run waits `timeoutMs`, then twice as long each time, up to the maximum.
+ */
+function createTimeoutBackoff(timeoutMs: number, clock: Clock) {
+  let timeouts = 0;
+  let last: SourceFailure | null = null;
+  let nextRunAtMs = 0;
+
+  const record = (result: SampleResult): void => {
+    if (result.ok || result.error.kind !== 'timeout') {
+      timeouts = 0;
+      return;
+    }
+    timeouts += 1;
+    last = result.error;
+    const waitMs =
+      timeouts < 2
+        ? 0
+        : Math.min(timeoutMs * 2 ** (timeouts - 2), MAX_SMI_TIMEOUT_BACKOFF_MS);
+    nextRunAtMs = clock.monotonicMs() + waitMs;
+  };
+
+  const pending = (): SourceFailure | null => {
+    const leftMs = nextRunAtMs - clock.monotonicMs();
+    if (timeouts < 2 || last === null || leftMs <= 0) return null;
+    const waitS = Math.ceil(leftMs / 1000);
+    const message = `${last.message}; ${timeouts} timeouts in a row, next try in ${waitS} s`;
+    return { ...last, message };
+  };
+
+  return { record, pending };
 }
 
 async function runSmi(
