@@ -5,8 +5,7 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigNode, parseConfigText } from '../../shared/src/config.ts';
-import { ConfigError } from '../../shared/src/errors.ts';
+import { ConfigNode, readConfigFile } from '../../shared/src/config.ts';
 import type { Fs } from '../../shared/src/fs.ts';
 import { parseSamplingConfig } from './gpu/sampling-config.ts';
 import type { SamplingConfig } from './gpu/sampling-config.ts';
@@ -78,24 +77,11 @@ export function parseAgentConfig(
   return config;
 }
 
-/** Reads and validates the agent config file; throws {@link ConfigError}. */
+/** Reads and validates the agent config file; throws ConfigError. */
 export async function loadAgentConfig(
   file: string,
   fs: Fs,
 ): Promise<AgentConfig> {
-  let text: string;
-  try {
-    text = await fs.readText(file);
-  } catch (error) {
-    throw new ConfigError(
-      '(file)',
-      'must be a readable config file; check the --config path',
-      `${file} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`,
-    );
-  }
-  return parseAgentConfig(
-    parseConfigText(text, file),
-    file,
-    path.dirname(path.resolve(file)),
-  );
+  const read = await readConfigFile(file, fs);
+  return parseAgentConfig(read.data, read.source, read.baseDir);
 }

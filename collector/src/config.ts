@@ -4,8 +4,7 @@
  * every error names the field, the rule and the value that came.
  */
 import path from 'node:path';
-import { ConfigNode, parseConfigText } from '../../shared/src/config.ts';
-import { ConfigError } from '../../shared/src/errors.ts';
+import { ConfigNode, readConfigFile } from '../../shared/src/config.ts';
 import type { Fs } from '../../shared/src/fs.ts';
 import { parseIncidentsConfig } from './incidents/incidents-config.ts';
 import type { IncidentsConfig } from './incidents/incidents-config.ts';
@@ -66,16 +65,6 @@ export async function loadCollectorConfig(
   file: string,
   fs: Fs,
 ): Promise<CollectorConfig> {
-  let text: string;
-  try {
-    text = await fs.readText(file);
-  } catch (error) {
-    throw new ConfigError(
-      '(file)',
-      'must be a readable config file; check the --config path',
-      `${file} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`,
-    );
-  }
-  const data = parseConfigText(text, file);
-  return parseCollectorConfig(data, file, path.dirname(path.resolve(file)));
+  const read = await readConfigFile(file, fs);
+  return parseCollectorConfig(read.data, read.source, read.baseDir);
 }

@@ -5,7 +5,9 @@
  * in a safety setting (a guard mode, a reservation) must not pass silently.
  */
 import { parse as parseYaml, YAMLParseError } from 'yaml';
+import path from 'node:path';
 import { ConfigError } from './errors.ts';
+import type { Fs } from './fs.ts';
 import { parseBytes, parseDuration } from './units.ts';
 
 /** Parses YAML or JSON text; throws {@link ConfigError} on bad syntax. */
@@ -24,6 +26,37 @@ export function parseConfigText(text: string, source: string): unknown {
       source,
     );
   }
+}
+
+/** A config file read and parsed, with the folder its paths are relative to. */
+export interface ConfigFile {
+  data: unknown;
+  /** The file's path as given, for messages. */
+  source: string;
+  /** The file's folder: relative paths inside it are resolved from here. */
+  baseDir: string;
+}
+
+/** Reads and parses a config file; throws {@link ConfigError} naming it. */
+export async function readConfigFile(
+  file: string,
+  fs: Fs,
+): Promise<ConfigFile> {
+  let text: string;
+  try {
+    text = await fs.readText(file);
+  } catch (error) {
+    throw new ConfigError(
+      '(file)',
+      'must be a readable config file; check the --config path',
+      `${file} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+    );
+  }
+  return {
+    data: parseConfigText(text, file),
+    source: file,
+    baseDir: path.dirname(path.resolve(file)),
+  };
 }
 
 /**

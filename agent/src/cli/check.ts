@@ -19,6 +19,7 @@ import type { Snapshot } from '../../../shared/src/snapshot.ts';
 import { loadAgentConfig } from '../config.ts';
 import type { AgentConfig } from '../config.ts';
 import { createSampler } from '../gpu/sampler.ts';
+import { samplerOptionsFrom } from '../gpu/sampling-config.ts';
 import { checkReport, renderCheck } from '../guard/check-report.ts';
 import { Guard } from '../guard/guard.ts';
 import { NO_HARM_EVIDENCE } from '../guard/harm.ts';
@@ -113,14 +114,7 @@ async function runCheck(
 function sampleWith(deps: CheckCommandDeps) {
   return async (config: CheckConfig): Promise<Snapshot> => {
     const sampler = createSampler(
-      {
-        node: config.node,
-        source: config.sampling.source,
-        intervalMs: config.sampling.intervalMs,
-        nvidiaSmiPath: config.sampling.nvidiaSmiPath,
-        nvmlLibraryPath: config.sampling.nvmlLibraryPath,
-        smiTimeoutMs: config.sampling.smiTimeoutMs,
-      },
+      samplerOptionsFrom(config.node, config.sampling),
       deps,
     );
     try {

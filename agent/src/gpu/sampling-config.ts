@@ -5,6 +5,7 @@
  */
 import type { ConfigNode } from '../../../shared/src/config.ts';
 import type { SampleSource } from '../../../shared/src/snapshot.ts';
+import type { SamplerOptions } from './sampler.ts';
 import { DEFAULT_SMI_TIMEOUT_MS } from './smi-source.ts';
 
 /** Which source the sampler uses: NVML else nvidia-smi, or one forced. */
@@ -79,4 +80,19 @@ export function effectiveIntervalMs(
 ): number {
   if (intervalMs !== null) return intervalMs;
   return source === 'nvml' ? DEFAULT_NVML_INTERVAL_MS : DEFAULT_SMI_INTERVAL_MS;
+}
+
+/** The sampler's options for `node` from its `sampling` config section. */
+export function samplerOptionsFrom(
+  node: string,
+  sampling: SamplingConfig,
+): SamplerOptions {
+  return {
+    node,
+    source: sampling.source,
+    intervalMs: sampling.intervalMs,
+    nvidiaSmiPath: sampling.nvidiaSmiPath,
+    nvmlLibraryPath: sampling.nvmlLibraryPath,
+    smiTimeoutMs: sampling.smiTimeoutMs,
+  };
 }

@@ -22,6 +22,7 @@ import {
   readProcessIdentity,
 } from '../gpu/proc-identity.ts';
 import { createSampler } from '../gpu/sampler.ts';
+import { samplerOptionsFrom } from '../gpu/sampling-config.ts';
 import type { Sampler } from '../gpu/sampler.ts';
 import {
   NO_HARM_EVIDENCE,
@@ -98,14 +99,7 @@ class Agent implements AgentRuntime {
     const { config } = options;
     this.log = deps.logger.child({ component: 'agent' });
     this.sampler = createSampler(
-      {
-        node: config.node,
-        source: config.sampling.source,
-        intervalMs: config.sampling.intervalMs,
-        nvidiaSmiPath: config.sampling.nvidiaSmiPath,
-        nvmlLibraryPath: config.sampling.nvmlLibraryPath,
-        smiTimeoutMs: config.sampling.smiTimeoutMs,
-      },
+      samplerOptionsFrom(config.node, config.sampling),
       deps,
     );
     this.recorder = options.recordFile

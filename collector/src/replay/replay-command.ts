@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { CliCommand } from '../../../shared/src/cli.ts';
 import { parseFlags } from '../../../shared/src/cli.ts';
 import type { Clock } from '../../../shared/src/clock.ts';
-import { parseConfigText } from '../../../shared/src/config.ts';
+import { readConfigFile } from '../../../shared/src/config.ts';
 import { GpuwardenError, UsageError } from '../../../shared/src/errors.ts';
 import { createNodeFs } from '../../../shared/src/fs.ts';
 import type { Fs } from '../../../shared/src/fs.ts';
@@ -137,12 +137,8 @@ async function readReplayConfig(
   configFile: string | null,
 ): Promise<ReplayConfig> {
   if (configFile === null) return { slos: [defaultSlo()], incidents: null };
-  const data = parseConfigText(await readInput(fs, configFile), configFile);
-  const config = parseCollectorConfig(
-    data,
-    configFile,
-    path.dirname(path.resolve(configFile)),
-  );
+  const read = await readConfigFile(configFile, fs);
+  const config = parseCollectorConfig(read.data, read.source, read.baseDir);
   return { slos: config.slo.slos, incidents: config.incidents };
 }
 
