@@ -120,6 +120,48 @@ function nextStep(d: GpuDecision, mode: Mode, config: GuardConfig): string {
   return `SIGTERM now, SIGKILL if it is still there after ${grace}.`;
 }
 
+/** What a plan does, as `planAction` in the runtime names it. */
+export type PlanAction =
+  'warned' | 'kill' | 'terminate' | 'would_kill' | 'would_warn';
+
+/**
+ * The plan as a sentence: `GPU 0: plan: stop code-tunnel (pid 7261) to
+ * restore the ollama reservation (1002 MiB short)`, or `GPU 0: warned about
+ * code-tunnel (pid 7261), which holds 3.0 GiB of the ollama reservation`.
+ */
+export function planMessage(d: GpuDecision, action: PlanAction): string {
+  const gpu = `GPU ${d.gpuIndex}`;
+  const who = victimList(d.plan.victims);
+  const workload = d.reservation.workload;
+  const deficit = d.math?.deficitBytes ?? null;
+  const short =
+    deficit !== null && deficit > 0 ? ` (${formatBytes(deficit)} short)` : '';
+  const restore = `to restore the ${workload} reservation${short}`;
+  const held = d.plan.victims.reduce((sum, v) => sum + v.usedBytes, 0);
+  const holds = `${d.plan.victims.length === 1 ? 'which holds' : 'which hold'} ${formatBytes(held)} of the ${workload} reservation`;
+  switch (action) {
+    case 'kill':
+      return `${gpu}: plan: stop ${who} ${restore}`;
+    case 'terminate':
+      return `${gpu}: plan: send SIGTERM to ${who} ${restore}; no SIGKILL in enforce-term mode`;
+    case 'would_kill':
+      return `${gpu}: would stop ${who} ${restore}, but the guard only observes`;
+    case 'would_warn':
+      return `${gpu}: would warn about ${who}, ${holds}, but the guard only observes`;
+    case 'warned':
+      return `${gpu}: warned about ${who}, ${holds}`;
+  }
+}
+
+function victimList(victims: readonly Candidate[]): string {
+  const names = victims.map(
+    (v) => `${v.process.name ?? 'unknown'} (pid ${v.process.pid})`,
+  );
+  if (names.length === 0) return 'no process';
+  if (names.length === 1) return names[0]!;
+  return `${names.slice(0, -1).join(', ')} and ${names.at(-1)}`;
+}
+
 /** The infeasible alert: which consumers block the reservation. */
 export function infeasibleMessage(d: GpuDecision): string {
   const blockers = blockersOf(d.excluded)

@@ -19,9 +19,10 @@ import {
   infeasibleMessage,
   offloadMessage,
   planDetails,
+  planMessage,
   warningMessage,
 } from './events.ts';
-import type { EventExtra } from './events.ts';
+import type { EventExtra, PlanAction } from './events.ts';
 import { Guard } from './guard.ts';
 import type { GuardConfig, GuardMode } from './guard-config.ts';
 import type { HarmSignals } from './harm.ts';
@@ -216,7 +217,7 @@ function announceVerdict(
 
   const action = planAction(d, mode);
   publish('plan', d, mode, {
-    message: `GPU ${d.gpuIndex}: plan ${action} ${d.plan.victims.map((v) => v.process.pid).join(', ')}`,
+    message: planMessage(d, action),
     details: { ...planDetails(d), action, holdReason: d.holdReason },
   });
   if (mode === 'observe') return;
@@ -229,7 +230,7 @@ function announceVerdict(
   }
 }
 
-function planAction(d: GpuDecision, mode: GuardMode): string {
+function planAction(d: GpuDecision, mode: GuardMode): PlanAction {
   const wantsKill = d.verdict === 'kill';
   if (mode === 'observe') return wantsKill ? 'would_kill' : 'would_warn';
   if (mode === 'warn' || !wantsKill) return 'warned';

@@ -58,6 +58,15 @@ export interface SliMinute {
   total: number;
   failed: number;
   slow: number;
+  /**
+   * Successful requests per latency bucket (`LATENCY_BOUNDS_MS`, summed
+   * over the minute); absent in evidence stored before it was kept.
+   */
+  latencyCounts?: number[];
+  /** Start of the minute's first interval with slow or failed requests; null when none. */
+  firstBadMs?: number | null;
+  /** End of the minute's last interval with slow or failed requests; null when none. */
+  lastBadEndMs?: number | null;
 }
 
 /** The evidence an incident holds, bounded in size. */
@@ -245,16 +254,46 @@ function addSli(
     succeeded - countGood(sli, limits.latencyThresholdMs),
   );
   const minute = evidence.sli.find((m) => m.minuteStartMs === minuteStartMs);
+  const bad = sli.failed + slow > 0;
 
   if (minute) {
     minute.total += sli.total;
     minute.failed += sli.failed;
     minute.slow += slow;
+    minute.latencyCounts = addCounts(minute.latencyCounts, sli.latencyCounts);
+    if (bad) noteBad(minute, sli);
     return false;
   }
-  const entry = { minuteStartMs, total: sli.total, failed: sli.failed, slow };
+  const entry: SliMinute = {
+    minuteStartMs,
+    total: sli.total,
+    failed: sli.failed,
+    slow,
+    latencyCounts: addCounts([], sli.latencyCounts),
+    firstBadMs: null,
+    lastBadEndMs: null,
+  };
+  if (bad) noteBad(entry, sli);
   pushBounded(evidence.sli, entry, limits.maxSliMinutes);
   return true;
+}
+
+function addCounts(sum: number[] | undefined, counts: number[]): number[] {
+  const out = [...(sum ?? [])];
+  counts.forEach((count, i) => {
+    out[i] = (out[i] ?? 0) + count;
+  });
+  return out;
+}
+
+// Intervals can arrive out of order (probe and request log): keep the span.
+function noteBad(minute: SliMinute, sli: SliEvent): void {
+  const first = minute.firstBadMs ?? null;
+  const last = minute.lastBadEndMs ?? null;
+  minute.firstBadMs =
+    first === null ? sli.intervalStartMs : Math.min(first, sli.intervalStartMs);
+  minute.lastBadEndMs =
+    last === null ? sli.intervalEndMs : Math.max(last, sli.intervalEndMs);
 }
 
 function pushBounded<T>(list: T[], item: T, max: number): void {

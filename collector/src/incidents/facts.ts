@@ -12,6 +12,10 @@ import type {
   SnapshotDigest,
 } from './evidence.ts';
 import { identifyProcess } from './friendly-names.ts';
+import { freeAfter, reservationFacts } from './guard-facts.ts';
+import type { ReservationFacts } from './guard-facts.ts';
+import { requestFacts } from './request-facts.ts';
+import type { RequestFacts } from './request-facts.ts';
 
 /** The process that took the protected workload's room. */
 export interface Culprit {
@@ -48,22 +52,39 @@ export interface IncidentFacts {
   signals: GuardEvent[];
   kill: GuardEvent | null;
   freed: GuardEvent | null;
+  /**
+   * Whether the guard acted on the competing process: sent it a signal
+   * (`signal` events carry SIGTERM, `kill` events SIGKILL) or reported
+   * its memory `freed`.
+   */
+  actedOn: boolean;
+  /**
+   * Free VRAM on the freed GPU after the `freed` event: the first snapshot
+   * after it, else the event's own figure when it shows the memory back;
+   * null when unknown.
+   */
+  freeAfterBytes: number | null;
+  /** The guard's reservation on the culprit's GPU and the shortfall it computed. */
+  reservation: ReservationFacts | null;
   recoveredAtMs: number | null;
   /** Guard mode from the hello or the events; null unknown. */
   guardMode: string | null;
   /** Whether any reservation was in force; null when no hello came. */
   hasReservation: boolean | null;
-  /** Requests seen in the window: all, failed, too slow. */
-  requests: {
-    total: number;
-    failed: number;
-    slow: number;
-    /** Start of the first and end of the last minute counted; null if none. */
-    fromMs: number | null;
-    toMs: number | null;
-  };
-  /** Latency the agent measured: lowest and highest seen; null unknown. */
-  latencyMs: { lowest: number; highest: number; last: number } | null;
+  /** Requests in the incident window: all, failed, too slow, slowest. */
+  requests: RequestFacts;
+}
+
+/** Guard event kinds that mean the guard acted on a process. */
+export const ACTION_KINDS: readonly GuardEvent['kind'][] = [
+  'signal',
+  'kill',
+  'freed',
+];
+
+/** True when the event records the guard acting on a process. */
+export function isGuardAction(event: GuardEvent): boolean {
+  return ACTION_KINDS.includes(event.kind);
 }
 
 /** Derives the facts from an incident's evidence. */
@@ -72,23 +93,30 @@ export function factsOf(evidence: IncidentEvidence): IncidentFacts {
   const firstOf = (kind: GuardEvent['kind']): GuardEvent | null =>
     events.find((e) => e.kind === kind) ?? null;
   const worst = worstSnapshot(evidence.snapshots);
+  const culprit =
+    culpritFromGuard(events, evidence) ?? culpritFromSnapshot(worst);
+  const freed = firstOf('freed');
+  const hasReservation = evidence.hello
+    ? evidence.hello.policy.reservations.length > 0
+    : null;
 
   return {
-    culprit: culpritFromGuard(events, evidence) ?? culpritFromSnapshot(worst),
+    culprit,
     worst,
     model: modelFacts(evidence),
     firstBreach: firstOf('breach'),
     firstWarning: firstOf('warning'),
     signals: events.filter((e) => e.kind === 'signal'),
     kill: firstOf('kill'),
-    freed: firstOf('freed'),
+    freed,
+    actedOn: actedOn(events, culprit),
+    freeAfterBytes: freed ? freeAfter(freed, events, evidence) : null,
+    reservation:
+      hasReservation === false ? null : reservationFacts(evidence, culprit),
     recoveredAtMs: firstOf('recovered')?.atMs ?? null,
     guardMode: evidence.hello?.policy.mode ?? events[0]?.mode ?? null,
-    hasReservation: evidence.hello
-      ? evidence.hello.policy.reservations.length > 0
-      : null,
-    requests: sumRequests(evidence),
-    latencyMs: latencyRange(evidence),
+    hasReservation,
+    requests: requestFacts(evidence.sli),
   };
 }
 
@@ -121,11 +149,12 @@ export function findGpu(
   };
 }
 
-// The guard's own choice wins: what it killed, else signalled, planned,
-// warned about or first saw in breach.
+// The guard's own choice wins: what it killed, else signalled or freed,
+// planned, warned about or first saw in breach.
 const CULPRIT_KINDS: readonly GuardEvent['kind'][] = [
   'kill',
   'signal',
+  'freed',
   'plan',
   'warning',
   'breach',
@@ -208,31 +237,18 @@ function modelFacts(evidence: IncidentEvidence): ModelFacts | null {
   };
 }
 
-function sumRequests(evidence: IncidentEvidence): IncidentFacts['requests'] {
-  const starts = evidence.sli.map((m) => m.minuteStartMs);
-  return {
-    total: evidence.sli.reduce((sum, m) => sum + m.total, 0),
-    failed: evidence.sli.reduce((sum, m) => sum + m.failed, 0),
-    slow: evidence.sli.reduce((sum, m) => sum + m.slow, 0),
-    fromMs: starts.length > 0 ? Math.min(...starts) : null,
-    toMs: starts.length > 0 ? Math.max(...starts) + 60_000 : null,
-  };
-}
-
-function latencyRange(evidence: IncidentEvidence): IncidentFacts['latencyMs'] {
-  const values = evidence.workload
-    .map((w) => w.ollama?.lastLatencyMs ?? null)
-    .filter((v): v is number => v !== null)
-    .map((v) => Math.round(v));
-  if (values.length === 0) return null;
-  return {
-    lowest: Math.min(...values),
-    highest: Math.max(...values),
-    last: values.at(-1) ?? 0,
-  };
-}
-
+export /** The largest known value; null when none is known. */
 function maxOf(values: (number | null)[]): number | null {
   const known = values.filter((v): v is number => v !== null);
   return known.length > 0 ? Math.max(...known) : null;
+}
+
+function actedOn(events: GuardEvent[], culprit: Culprit | null): boolean {
+  return events.some(
+    (e) =>
+      isGuardAction(e) &&
+      (culprit === null ||
+        e.process === null ||
+        e.process.pid === culprit.process.pid),
+  );
 }

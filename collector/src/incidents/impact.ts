@@ -52,15 +52,7 @@ export function impactOf(
     `Requests to ${workload}${model} on ${nodeLabel(incident.node)} were slow or failing: the \`${incident.slo.name}\` SLO (${incident.slo.targetPercent}% target) burned its error budget at ${burn(incident.trigger.burnRate)} over ${incident.trigger.window}${peak}.`,
   ];
   parts.push(...requestSentence(facts, latencyThresholdMs));
-  if (facts.latencyMs && facts.latencyMs.highest > facts.latencyMs.lowest) {
-    parts.push(
-      `Latency measured by the agent ranged from ${facts.latencyMs.lowest} ms to ${facts.latencyMs.highest} ms.`,
-    );
-  }
-  if (incident.budgetRemainingRatio !== null) {
-    const percent = (incident.budgetRemainingRatio * 100).toFixed(1);
-    parts.push(`${percent}% of the SLO period's error budget remained.`);
-  }
+  parts.push(...budgetSentence(incident.budgetRemainingRatio));
   return parts.join(' ');
 }
 
@@ -108,14 +100,46 @@ function gpuList(
   return evidence.hello?.gpus ?? [];
 }
 
+// Request latency buckets from the SLI events say what users saw; the
+// agent's probe latency is one request every few seconds and is left out.
 function requestSentence(
   facts: IncidentFacts,
   latencyThresholdMs: number,
 ): string[] {
-  const { total, failed, slow, fromMs, toMs } = facts.requests;
+  const { total, failed, slow, fromMs, toMs, slowestOverMs } = facts.requests;
   if (total === 0 || fromMs === null || toMs === null) return [];
-  const span = `from ${isoSeconds(fromMs)} to ${isoSeconds(toMs)}`;
+  const between = `${isoSeconds(fromMs)} to ${isoSeconds(toMs)}`;
+  const threshold = formatDurationWords(latencyThresholdMs);
+  const counted = `${total} ${total === 1 ? 'request' : 'requests'} the agent counted`;
+  if (!facts.requests.degraded) {
+    return [
+      `The agent counted ${total} requests from ${between}; none took longer than ${threshold} and none failed.`,
+    ];
+  }
+  if (slow === 0) {
+    return [
+      `From ${between}, ${failed} of the ${counted} failed; none of the others took longer than ${threshold}.`,
+    ];
+  }
+  const slowest =
+    slowestOverMs !== null && slowestOverMs > 0
+      ? ` (the slowest over ${formatDurationWords(slowestOverMs)})`
+      : '';
+  const failures = failed === 0 ? 'none' : String(failed);
   return [
-    `Of the ${total} requests the agent counted ${span}, ${slow} took longer than ${formatDurationWords(latencyThresholdMs)} and ${failed} failed.`,
+    `From ${between}, ${slow} of the ${counted} took longer than ${threshold}${slowest} and ${failures} failed.`,
+  ];
+}
+
+function budgetSentence(ratio: number | null): string[] {
+  if (ratio === null) return [];
+  if (ratio < 0) {
+    const spent = ((1 - ratio) * 100).toFixed(1);
+    return [
+      `The SLO period's error budget was used up: ${spent}% of it was spent.`,
+    ];
+  }
+  return [
+    `${(ratio * 100).toFixed(1)}% of the SLO period's error budget remained.`,
   ];
 }

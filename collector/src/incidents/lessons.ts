@@ -77,11 +77,12 @@ function wentWell(
   const lines = [
     `The \`${incident.trigger.rule}\` burn-rate alert opened this incident by itself with ${incident.severity}, linked to the \`${incident.slo.name}\` SLO`,
   ];
-  const firstBad = incident.evidence.sli.find((m) => m.failed + m.slow > 0);
+  // From the start of the first SLI interval with bad requests to the open.
+  const firstBadMs = facts.requests.firstBadMs;
   const openedMs = Date.parse(incident.openedAt);
-  if (firstBad && firstBad.minuteStartMs <= openedMs) {
+  if (firstBadMs !== null && firstBadMs <= openedMs) {
     lines.push(
-      `The alert fired within ${formatDurationWords(openedMs - firstBad.minuteStartMs)} of the first slow or failed requests`,
+      `The alert fired within ${formatDurationWords(openedMs - firstBadMs)} of the first slow or failed requests`,
     );
   }
   if (facts.culprit?.source === 'guard') {
@@ -89,7 +90,7 @@ function wentWell(
       'The reservation guard named the competing process; no manual search was needed',
     );
   }
-  if (facts.kill && facts.freed) {
+  if (facts.actedOn && facts.freed) {
     lines.push(
       `The guard freed ${formatBytes(facts.freed.freedBytes)} by policy, without waiting for a person`,
     );
@@ -116,7 +117,7 @@ function wentBadly(incident: LessonIncident, facts: IncidentFacts): string[] {
     isPassive(facts) &&
     facts.hasReservation !== false &&
     facts.culprit &&
-    !facts.kill
+    !facts.actedOn
   ) {
     lines.push(
       `The guard was in \`${facts.guardMode}\` mode, so the competing process kept its memory until it was stopped by hand`,
@@ -178,7 +179,7 @@ function suggestedActions(
     isPassive(facts) &&
     facts.hasReservation &&
     facts.culprit &&
-    !facts.kill
+    !facts.actedOn
   ) {
     actions.push(
       `Consider guard mode \`enforce-term\` on ${node}, so processes that take ${workload}'s reserved VRAM are stopped by policy`,

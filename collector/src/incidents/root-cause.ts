@@ -6,7 +6,7 @@
 import { formatBytes, formatDurationWords } from '../../../shared/src/units.ts';
 import type { GuardEvent } from '../../../shared/src/messages.ts';
 import type { IncidentFacts } from './facts.ts';
-import { describeProcess } from './friendly-names.ts';
+import { describeProcess, identifyProcess } from './friendly-names.ts';
 import type { Incident } from './incident.ts';
 import { isoSeconds } from './incident.ts';
 import { burn, gpuName, workloadLabel } from './wording.ts';
@@ -54,8 +54,8 @@ export function remediationOf(
   }
   for (const signal of facts.signals) steps.push(signalStep(signal, culprit));
   if (facts.kill) steps.push(killStep(facts.kill, culprit));
-  if (facts.freed) steps.push(freedStep(facts.freed));
-  if (!facts.kill && culprit && facts.guardMode !== null) {
+  if (facts.freed) steps.push(freedStep(facts.freed, facts.freeAfterBytes));
+  if (!facts.actedOn && culprit && facts.guardMode !== null) {
     steps.push(
       `The guard took no action against ${culprit} (mode \`${facts.guardMode}\`)`,
     );
@@ -69,16 +69,11 @@ function culpritSentences(facts: IncidentFacts, workload: string): string[] {
   if (!culprit) return [];
   const gpu = culprit.gpu;
   const total = gpu?.totalBytes ?? null;
-  let first = `${describeProcess(culprit.process)} held ${formatBytes(culprit.heldBytes)} of VRAM on ${gpuName(gpu, total)}`;
-
-  if (total !== null && culprit.heldBytes !== null) {
-    first += `, leaving at most ${formatBytes(total - culprit.heldBytes)} for ${workload}`;
-    const need = facts.model?.sizeVramBytes ?? facts.model?.sizeBytes ?? null;
-    if (need !== null && facts.model) {
-      first += `, whose model ${facts.model.name} needs ${formatBytes(need)}`;
-    }
-  }
-  const sentences = [`${first}.`];
+  const held = `${describeProcess(culprit.process)} held ${formatBytes(culprit.heldBytes)} of VRAM on ${gpuName(gpu, total)}`;
+  const why = whyItDidNotFit(facts, workload);
+  const sentences = why
+    ? [`${held}.`, why]
+    : [roomSentence(held, facts, workload)];
   const worstGpu = facts.worst?.gpus.find((g) => g.uuid === gpu?.uuid);
   if (facts.worst && worstGpu && worstGpu.freeBytes !== null) {
     const busy =
@@ -90,6 +85,51 @@ function culpritSentences(facts: IncidentFacts, workload: string): string[] {
     );
   }
   return sentences;
+}
+
+// With a reservation, the guard's own arithmetic says why it spilled: the
+// model plus the room kept free did not fit, by the shortfall it computed.
+function whyItDidNotFit(facts: IncidentFacts, workload: string): string | null {
+  const reservation = facts.reservation;
+  if (!reservation || reservation.deficitBytes === null) return null;
+  const model = facts.model;
+  const need = model?.sizeVramBytes ?? model?.sizeBytes ?? null;
+  const modelPart =
+    model && need !== null
+      ? `${workload}'s model ${model.name} needs ${formatBytes(need)}, and the guard reserves ${formatBytes(reservation.reservedBytes)} for ${workload}${reservation.reservedBytes > need ? ': the model plus room to run it' : ''}`
+      : `The guard reserves ${formatBytes(reservation.reservedBytes)} of VRAM for ${workload}`;
+  const spilled =
+    model && (model.peakOffloadedBytes > 0 || model.wasNotResident)
+      ? ', so the model no longer fitted'
+      : `, so ${workload} lacked the room it needs`;
+  return `${modelPart}. With ${shortName(facts)} on the GPU that reservation was ${formatBytes(reservation.deficitBytes)} short${spilled}.`;
+}
+
+// Without the guard's figures: what the GPU's size leaves for the workload.
+function roomSentence(
+  held: string,
+  facts: IncidentFacts,
+  workload: string,
+): string {
+  const total = facts.culprit?.gpu?.totalBytes ?? null;
+  const heldBytes = facts.culprit?.heldBytes ?? null;
+  if (total === null || heldBytes === null) return `${held}.`;
+  const room = total - heldBytes;
+  const leaving = `${held}, leaving at most ${formatBytes(room)} for ${workload}`;
+  const model = facts.model;
+  const need = model?.sizeVramBytes ?? model?.sizeBytes ?? null;
+  if (!model || need === null) return `${leaving}.`;
+  if (room < need) {
+    return `${leaving}, less than the ${formatBytes(need)} its model ${model.name} needs.`;
+  }
+  return `${leaving}. Its model ${model.name} needs ${formatBytes(need)}, which left at most ${formatBytes(room - need)} for its context and everything else on the GPU.`;
+}
+
+function shortName(facts: IncidentFacts): string {
+  const process = facts.culprit?.process;
+  if (!process) return 'the competing process';
+  const identity = identifyProcess(process.name, process.command);
+  return identity.friendlyName ?? `\`${process.name ?? process.pid}\``;
 }
 
 function modelSentences(facts: IncidentFacts, workload: string): string[] {
@@ -118,7 +158,7 @@ function policySentences(
     ];
   }
   const passive = facts.guardMode === 'warn' || facts.guardMode === 'observe';
-  if (facts.hasReservation && passive && facts.culprit && !facts.kill) {
+  if (facts.hasReservation && passive && facts.culprit && !facts.actedOn) {
     return [
       `The reservation guard was in \`${facts.guardMode}\` mode, so it reported the process but did not stop it.`,
     ];
@@ -137,10 +177,10 @@ function killStep(event: GuardEvent, culprit: string | null): string {
   return `The guard killed ${who ?? 'the competing process'}${how} at ${isoSeconds(event.atMs)}`;
 }
 
-function freedStep(event: GuardEvent): string {
+function freedStep(event: GuardEvent, freeAfterBytes: number | null): string {
   const after =
-    event.freeBytes !== null
-      ? `; ${formatBytes(event.freeBytes)} free afterwards`
+    freeAfterBytes !== null
+      ? `; ${formatBytes(freeAfterBytes)} free afterwards`
       : '';
   return `VRAM freed: ${formatBytes(event.freedBytes)}${after}`;
 }
@@ -161,15 +201,18 @@ function closingSteps(
     return ['The incident is still open'];
   }
   const clearedMs = Date.parse(incident.resolvedAt);
-  const actionMs = facts.freed?.atMs ?? facts.kill?.atMs ?? null;
+  const actionMs =
+    facts.freed?.atMs ?? facts.kill?.atMs ?? facts.signals[0]?.atMs ?? null;
   const within =
     actionMs !== null && clearedMs >= actionMs
       ? ` within ${formatDurationWords(clearedMs - actionMs)} of the action`
       : '';
-  const latency = facts.latencyMs
-    ? ` (latency last measured at ${facts.latencyMs.last} ms)`
-    : '';
+  const lastBad = facts.requests.lastBadEndMs;
+  const quiet =
+    lastBad !== null && lastBad <= clearedMs
+      ? ` (the last slow or failed request was counted by ${isoSeconds(lastBad)})`
+      : '';
   return [
-    `The SLO alert cleared at ${incident.resolvedAt}${within}${latency}; it stayed clear for ${formatDurationWords(holdMs)}, so the incident resolved itself`,
+    `The SLO alert cleared at ${incident.resolvedAt}${within}${quiet}; it stayed clear for ${formatDurationWords(holdMs)}, so the incident resolved itself`,
   ];
 }

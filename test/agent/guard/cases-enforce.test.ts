@@ -51,6 +51,11 @@ describe('guard runtime on the §9 cases', () => {
     expect(h.kinds().indexOf('warning')).to.be.lessThan(
       h.kinds().indexOf('signal'),
     );
+    const plan = h.events.find((e) => e.kind === 'plan');
+    expect(plan?.message).to.equal(
+      'GPU 0: plan: stop python3 (pid 77310) to restore the ollama reservation (210 MiB short)',
+    );
+    expect(warning?.message).to.contain('is 210 MiB short');
   });
 
   it('TC2: writes every decision to the audit log with the policy hash', async () => {
@@ -87,6 +92,9 @@ describe('guard runtime on the §9 cases', () => {
     expect(h.hooked).to.deep.equal([]);
     const plan = h.events.find((e) => e.kind === 'plan');
     expect(plan?.details.action).to.equal('would_kill');
+    expect(plan?.message).to.equal(
+      'GPU 0: would stop python3 (pid 77310) to restore the ollama reservation (210 MiB short), but the guard only observes',
+    );
   });
 
   it('TC3: in warn mode warns the owner once per 10 minutes and signals nothing', async () => {
@@ -102,6 +110,10 @@ describe('guard runtime on the §9 cases', () => {
     expect(warnings).to.have.length(2);
     expect(warnings[0]?.process?.pid).to.equal(77310);
     expect(warnings[0]?.message).to.contain('nothing will be killed');
+    const plan = h.events.find((e) => e.kind === 'plan');
+    expect(plan?.message).to.equal(
+      'GPU 0: warned about python3 (pid 77310), which holds 3.0 GiB of the ollama reservation',
+    );
     expect(h.hooked.map((e) => e.kind)).to.include('warning');
   });
 
@@ -326,6 +338,10 @@ describe('guard runtime on the §9 cases', () => {
     expect(h.host.signals.map((s) => s.signal)).to.deep.equal(['SIGTERM']);
     const abort = h.events.find((e) => e.kind === 'abort');
     expect(abort?.details.outcome).to.include({ result: 'term_ignored' });
+    const plan = h.events.find((e) => e.kind === 'plan');
+    expect(plan?.message).to.equal(
+      'GPU 0: plan: send SIGTERM to python3 (pid 77310) to restore the ollama reservation (112 MiB short); no SIGKILL in enforce-term mode',
+    );
   });
 });
 

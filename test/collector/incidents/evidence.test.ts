@@ -55,8 +55,19 @@ describe('addEvidence()', () => {
 
     addEvidence(evidence, sliMinute(T0, 60, 20, 3), DEFAULT_EVIDENCE_LIMITS);
 
+    const latencyCounts = new Array<number>(14).fill(0);
+    latencyCounts[3] = 37; // ≤ 500 ms
+    latencyCounts[8] = 20; // 2–3 s
     expect(evidence.sli).to.deep.equal([
-      { minuteStartMs: T0, total: 60, failed: 3, slow: 20 },
+      {
+        minuteStartMs: T0,
+        total: 60,
+        failed: 3,
+        slow: 20,
+        latencyCounts,
+        firstBadMs: T0,
+        lastBadEndMs: T0 + 60_000,
+      },
     ]);
   });
 
