@@ -59,6 +59,8 @@ export interface StepOutcome {
   exitedAfterMs: number | null;
   /** Free memory gained on the GPU after the exit; `null` if unmeasured. */
   freedBytes: number | null;
+  /** Free memory on the GPU at the last check after the exit; or null. */
+  freeAfterBytes: number | null;
   releasedAfterMs: number | null;
 }
 
@@ -191,6 +193,7 @@ export class Enforcer {
       );
       if (freeBytes !== null) {
         outcome.freedBytes = freeBytes - freeBeforeBytes;
+        outcome.freeAfterBytes = freeBytes;
       }
       if (!stillListed && (outcome.freedBytes ?? -1) >= wantBytes) {
         outcome.releasedAfterMs = this.deps.clock.monotonicMs() - startedMs;
@@ -211,6 +214,7 @@ function emptyOutcome(): StepOutcome {
     signals: [],
     exitedAfterMs: null,
     freedBytes: null,
+    freeAfterBytes: null,
     releasedAfterMs: null,
   };
 }

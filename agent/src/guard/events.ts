@@ -20,6 +20,8 @@ export interface EventExtra {
   message: string;
   process?: GpuProcess | null;
   freedBytes?: number | null;
+  /** Free memory measured for this event; default the decision's. */
+  freeBytes?: number | null;
   signal?: string | null;
   details?: Record<string, unknown>;
 }
@@ -40,7 +42,10 @@ export function guardEvent(
     message: extra.message,
     reservedBytes: d.reservation.reservedBytes,
     protectedBytes: d.math?.protectedBytes ?? null,
-    freeBytes: d.math?.freeBytes ?? null,
+    freeBytes:
+      extra.freeBytes !== undefined
+        ? extra.freeBytes
+        : (d.math?.freeBytes ?? null),
     deficitBytes: d.math?.deficitBytes ?? null,
     process: extra.process ? processRef(extra.process) : null,
     freedBytes: extra.freedBytes ?? null,

@@ -118,6 +118,7 @@ function publishOutcome(
       message: `${who} is gone and ${formatBytes(outcome.freedBytes)} came back on GPU ${d.gpuIndex}`,
       process: victim.process,
       freedBytes: outcome.freedBytes,
+      freeBytes: outcome.freeAfterBytes,
       details,
     });
     return;

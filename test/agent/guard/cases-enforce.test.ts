@@ -45,6 +45,9 @@ describe('guard runtime on the §9 cases', () => {
     const freed = h.events.find((e) => e.kind === 'freed');
     expect(freed?.freedBytes).to.equal(3072 * MIB);
     expect(freed?.process?.pid).to.equal(77310);
+    // The freed event reports the free memory measured after the exit.
+    const before = h.events.find((e) => e.kind === 'signal')?.freeBytes ?? 0;
+    expect(freed?.freeBytes).to.equal(before + 3072 * MIB);
     const warning = h.events.find((e) => e.kind === 'warning');
     expect(warning?.process?.user).to.equal('dev');
     expect(warning?.message).to.contain('3.0 GiB').and.contain('SIGTERM now');

@@ -55,6 +55,7 @@ function outcome(result: StepOutcome['result']): StepOutcome {
     signals: [],
     exitedAfterMs: 120,
     freedBytes: result === 'freed' ? 2 * GIB : 0,
+    freeAfterBytes: result === 'freed' ? 3 * GIB : null,
     releasedAfterMs: result === 'freed' ? 350 : null,
   };
 }
