@@ -77,21 +77,56 @@ export async function runCli(
 }
 
 /**
- * Parses a command's flags; unknown flags and missing values become a
- * {@link UsageError} that names the flag.
+ * Parses a command's flags; unknown flags, missing values and a flag given
+ * more than once (unless declared `multiple: true`) become a
+ * {@link UsageError} that names the flag. A repeat is refused because
+ * only the last would count, silently; `repeatHints` adds, per flag, what
+ * to do instead (shown in parentheses).
  */
 export function parseFlags<T extends NonNullable<ParseArgsConfig['options']>>(
   args: string[],
   flags: T,
   allowPositionals = false,
+  repeatHints: Partial<Record<keyof T, string>> = {},
 ) {
+  let parsed;
   try {
-    return parseArgs({ args, options: flags, allowPositionals, strict: true });
+    parsed = parseArgs({
+      args,
+      options: flags,
+      allowPositionals,
+      strict: true,
+      tokens: true,
+    });
   } catch (error) {
     throw new UsageError(
       `${(error as Error).message.split('\n')[0]}; see --help`,
     );
   }
+  const repeated = firstRepeat(parsed.tokens, flags);
+  if (repeated !== null) {
+    const hint = repeatHints[repeated];
+    throw new UsageError(
+      `--${repeated} given twice; give it once${hint ? ` (${hint})` : ''}`,
+    );
+  }
+  const { values, positionals } = parsed;
+  return { values, positionals };
+}
+
+/** The first flag given twice that may be given only once, or null. */
+function firstRepeat(
+  tokens: readonly { kind: string; name?: string }[],
+  flags: NonNullable<ParseArgsConfig['options']>,
+): string | null {
+  const seen = new Set<string>();
+  for (const token of tokens) {
+    if (token.kind !== 'option' || token.name === undefined) continue;
+    if (flags[token.name]?.multiple === true) continue;
+    if (seen.has(token.name)) return token.name;
+    seen.add(token.name);
+  }
+  return null;
 }
 
 function renderHelp(options: CliOptions): string {

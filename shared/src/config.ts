@@ -6,24 +6,31 @@
  */
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import path from 'node:path';
-import { ConfigError } from './errors.ts';
+import { ConfigError, GpuwardenError } from './errors.ts';
 import type { Fs } from './fs.ts';
 import { parseBytes, parseDuration } from './units.ts';
 
-/** Parses YAML or JSON text; throws {@link ConfigError} on bad syntax. */
+/**
+ * Parses YAML or JSON text; throws a `CONFIG_INVALID` {@link GpuwardenError}
+ * on bad syntax, e.g. `config file x.yaml is not valid YAML at line 3,
+ * column 4: Nested mappings are not allowed in compact mappings; fix the
+ * syntax`.
+ */
 export function parseConfigText(text: string, source: string): unknown {
   try {
     return parseYaml(text, { prettyErrors: true }) ?? {};
   } catch (error) {
-    const line =
+    const pos =
       error instanceof YAMLParseError && error.linePos
-        ? ` at line ${error.linePos[0].line}`
+        ? ` at line ${error.linePos[0].line}, column ${error.linePos[0].col}`
         : '';
-    throw new ConfigError(
-      '(file)',
-      `must be valid YAML or JSON${line}; fix the syntax`,
-      (error as Error).message.split('\n')[0],
-      source,
+    const first = ((error as Error).message.split('\n')[0] ?? '')
+      .replace(/ at line \d+, column \d+:?$/, '')
+      .trim();
+    throw new GpuwardenError(
+      'CONFIG_INVALID',
+      `config file ${source} is not valid YAML${pos}: ${first || 'unreadable'}; fix the syntax`,
+      { cause: error },
     );
   }
 }
@@ -37,7 +44,11 @@ export interface ConfigFile {
   baseDir: string;
 }
 
-/** Reads and parses a config file; throws {@link ConfigError} naming it. */
+/**
+ * Reads and parses a config file; throws a `CONFIG_INVALID`
+ * {@link GpuwardenError} naming it, e.g. `cannot read config file
+ * /tmp/nope.yaml: no such file; check the --config path`.
+ */
 export async function readConfigFile(
   file: string,
   fs: Fs,
@@ -46,10 +57,10 @@ export async function readConfigFile(
   try {
     text = await fs.readText(file);
   } catch (error) {
-    throw new ConfigError(
-      '(file)',
-      'must be a readable config file; check the --config path',
-      `${file} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+    throw new GpuwardenError(
+      'CONFIG_INVALID',
+      `cannot read config file ${file}: ${readFailure(error)}; check the --config path`,
+      { cause: error },
     );
   }
   return {
@@ -57,6 +68,20 @@ export async function readConfigFile(
     source: file,
     baseDir: path.dirname(path.resolve(file)),
   };
+}
+
+/** Why a file could not be read, in words; an unfamiliar errno as its code. */
+function readFailure(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  const words: Record<string, string> = {
+    ENOENT: 'no such file',
+    EACCES: 'permission denied',
+    EPERM: 'permission denied',
+    EISDIR: 'it is a directory',
+    ENOTDIR: 'a part of the path is not a directory',
+  };
+  if (typeof code !== 'string') return 'unreadable';
+  return words[code] ?? `unreadable (${code})`;
 }
 
 /**

@@ -18,6 +18,7 @@ import type { Logger } from '../../../shared/src/logger.ts';
 import type { Snapshot } from '../../../shared/src/snapshot.ts';
 import { renderSampleTable } from '../gpu/sample-table.ts';
 import { createSampler } from '../gpu/sampler.ts';
+import { FLAG_PATH_SETTINGS } from '../gpu/sampler-failure.ts';
 import { buildSnapshot } from '../gpu/sampler-snapshot.ts';
 import type { SourceFactory } from '../gpu/sampler-sources.ts';
 import { SOURCE_CHOICES } from '../gpu/sampling-config.ts';
@@ -50,9 +51,6 @@ const FLAGS = {
   from: { type: 'string' },
 } as const;
 
-const NO_GPU_HINT =
-  'to look without a GPU, use --from FILE (a saved nvidia-smi -q -x or --query-* CSV output) or npm run demo';
-
 /** The real collaborators: system clock, execa, node fs, no logging. */
 export function realSampleDeps(): SampleCommandDeps {
   return {
@@ -80,7 +78,9 @@ async function runSample(
   io: CliIo,
   deps: SampleCommandDeps,
 ): Promise<number> {
-  const { values } = parseFlags(args, FLAGS);
+  const { values } = parseFlags(args, FLAGS, false, {
+    from: 'put both CSVs in one file, see docs/nvidia-smi.md',
+  });
   const source = parseSource(values.source);
   const conflicting = ['source', 'nvidia-smi', 'nvml-lib'].filter(
     (name) => values[name as keyof typeof values] !== undefined,
@@ -125,17 +125,16 @@ async function sampleLive(
       nvidiaSmiPath: values['nvidia-smi'],
       nvmlLibraryPath: values['nvml-lib'],
       passwdPath: deps.passwdPath,
+      pathSettings: FLAG_PATH_SETTINGS,
     },
     deps,
   );
   try {
     const result = await sampler.trySample();
     if (result.ok) return result.value;
-    throw new GpuwardenError(
-      'SOURCE_UNAVAILABLE',
-      `${result.error.message}; ${NO_GPU_HINT}`,
-      { cause: result.error },
-    );
+    throw new GpuwardenError('SOURCE_UNAVAILABLE', result.error.message, {
+      cause: result.error,
+    });
   } finally {
     await sampler.close();
   }

@@ -7,6 +7,8 @@
 import type { Clock } from '../../../shared/src/clock.ts';
 import type { Logger } from '../../../shared/src/logger.ts';
 import type { SampleSource } from '../../../shared/src/snapshot.ts';
+import { describeAllFailed } from './sampler-failure.ts';
+import type { FailureContext, SourceAttempt } from './sampler-failure.ts';
 import type { SourceChoice } from './sampling-config.ts';
 import type { SourceFailure } from './source.ts';
 
@@ -31,6 +33,7 @@ export class SourceSwitch {
     choice: SourceChoice,
     private readonly retryMs: number,
     private readonly deps: { clock: Clock; logger: Logger },
+    private readonly context: FailureContext,
   ) {
     this.candidates = choice === 'auto' ? ['nvml', 'nvidia-smi'] : [choice];
   }
@@ -96,8 +99,11 @@ export class SourceSwitch {
   allFailed(): SourceFailure {
     const failure = this.combinedFailure();
     if (!this.allDown) {
+      const reasons = Object.fromEntries(
+        this.attempts().map((a) => [a.source, a.failure.message]),
+      );
       this.deps.logger.warn(
-        { kind: failure.kind, reason: failure.message },
+        { kind: failure.kind, reason: failure.message, reasons },
         'no gpu source could be read',
       );
     }
@@ -119,20 +125,28 @@ export class SourceSwitch {
     return `${LABELS[preferred]} failed (${record.failure.message}); sampling with ${using}`;
   }
 
-  private combinedFailure(): SourceFailure {
-    const records = this.candidates
-      .map((kind) => ({ kind, record: this.failures.get(kind) }))
-      .filter((r) => r.record !== undefined);
-    const first = records[0]?.record?.failure;
-    if (records.length <= 1 && first) return first;
+  /** The latest failure of each candidate that has one, in order. */
+  private attempts(): SourceAttempt[] {
+    return this.candidates.flatMap((source) => {
+      const record = this.failures.get(source);
+      return record ? [{ source, failure: record.failure }] : [];
+    });
+  }
 
-    const kinds = new Set(records.map((r) => r.record?.failure.kind));
+  /**
+   * One source's own message when only one was tried; for several, a
+   * short line naming each (their full messages are logged).
+   */
+  private combinedFailure(): SourceFailure {
+    const attempts = this.attempts();
+    const first = attempts[0]?.failure;
+    if (attempts.length <= 1 && first) return first;
+
+    const kinds = new Set(attempts.map((a) => a.failure.kind));
     return {
       kind: kinds.size === 1 ? (first?.kind ?? 'no_source') : 'no_source',
-      message: `no GPU source could be read: ${records
-        .map((r) => `${LABELS[r.kind]}: ${r.record?.failure.message ?? ''}`)
-        .join('; ')}`,
-      retryable: records.some((r) => r.record?.failure.retryable),
+      message: describeAllFailed(attempts, this.context),
+      retryable: attempts.some((a) => a.failure.retryable),
     };
   }
 }

@@ -19,6 +19,8 @@ import type {
 } from '../../../shared/src/snapshot.ts';
 import { createProcReader } from './proc-reader.ts';
 import type { ProcReader } from './proc-reader.ts';
+import { CONFIG_PATH_SETTINGS } from './sampler-failure.ts';
+import type { PathSettings } from './sampler-failure.ts';
 import { buildSnapshot } from './sampler-snapshot.ts';
 import { createRealSourceFactory } from './sampler-sources.ts';
 import type { SourceFactory } from './sampler-sources.ts';
@@ -54,6 +56,12 @@ export interface SamplerOptions {
   primaryRetryMs?: number;
   /** User database for names; default `/etc/passwd`. */
   passwdPath?: string;
+  /**
+   * How this command's user sets the NVML and nvidia-smi paths, named in
+   * the no-GPU message: the config keys by default, the flags for
+   * `sample`, null to name none.
+   */
+  pathSettings?: PathSettings | null;
 }
 
 /** Collaborators of {@link createSampler}. */
@@ -129,6 +137,14 @@ class GpuSampler implements Sampler {
       options.source,
       options.primaryRetryMs ?? DEFAULT_PRIMARY_RETRY_MS,
       { clock: deps.clock, logger: this.log },
+      {
+        nvmlLibraryPath: options.nvmlLibraryPath ?? DEFAULT_NVML_LIBRARY_PATH,
+        nvidiaSmiPath: options.nvidiaSmiPath ?? DEFAULT_NVIDIA_SMI_PATH,
+        pathSettings:
+          options.pathSettings === undefined
+            ? CONFIG_PATH_SETTINGS
+            : options.pathSettings,
+      },
     );
     this.procs =
       options.enrich === false

@@ -21,7 +21,7 @@ export function computeAppsToSample(apps: ComputeApps): SourceSample {
       gpuUuid: uuid,
       kind: 'gpu_fields_unknown',
       message:
-        'this GPU is known only from --query-compute-apps: memory, utilization, temperature and power are unknown (add a --query-gpu CSV for them)',
+        'this GPU is known only from --query-compute-apps: memory, utilization, temperature and power are unknown (for them, put the --query-gpu CSV and the --query-compute-apps CSV, each with its header, in one file; see docs/nvidia-smi.md)',
     });
     return {
       index,
@@ -45,7 +45,7 @@ export function computeAppsToSample(apps: ComputeApps): SourceSample {
     problems.push({
       kind: 'no_gpus',
       message:
-        'the --query-compute-apps CSV lists no process, so it names no GPU (add a --query-gpu CSV)',
+        'the --query-compute-apps CSV lists no process, so it names no GPU (put the --query-gpu CSV and this one, each with its header, in one file; see docs/nvidia-smi.md)',
     });
   }
   return { source: 'nvidia-smi', driverVersion: null, gpus, problems };

@@ -15,6 +15,11 @@ import type {
   Hello,
 } from '../../../shared/src/messages.ts';
 import type { Snapshot } from '../../../shared/src/snapshot.ts';
+import { holdStateLock } from '../../../shared/src/state-lock.ts';
+import type {
+  StateLock,
+  StateLockDeps,
+} from '../../../shared/src/state-lock.ts';
 import type { AgentConfig } from '../config.ts';
 import {
   readAncestry,
@@ -59,10 +64,18 @@ export interface AgentRuntimeDeps {
   self: { pid: number; ppid: number };
   /** Root of the proc file system; default `/proc`. */
   procRoot?: string;
+  /** Seams of the state directory lock (tests); the real ones by default. */
+  stateLock?: Omit<StateLockDeps, 'logger' | 'clock'>;
 }
 
 /** The running daemon. */
 export interface AgentRuntime {
+  /**
+   * Locks the state directory and starts sampling.
+   *
+   * @throws GpuwardenError `STORE_FAILED` when another agent uses the
+   *   state directory (or it cannot be locked); its message says what to do.
+   */
   start(): Promise<void>;
   /** Stops the loop, waits for an enforcement in progress, flushes. */
   stop(): Promise<void>;
@@ -91,6 +104,7 @@ class Agent implements AgentRuntime {
   private samplerDown: string | null = null;
   private waiters: ((s: Snapshot | null) => void)[] = [];
   private protectedPids = new Map<string, Set<number>>();
+  private lock: StateLock | null = null;
 
   constructor(
     private readonly options: AgentRuntimeOptions,
@@ -121,6 +135,13 @@ class Agent implements AgentRuntime {
   async start(): Promise<void> {
     const { config } = this.options;
     await this.deps.fs.mkdir(this.options.config.stateDir);
+    // One agent per state directory: a second would share the outbox and
+    // reuse sequence numbers the collector already saw.
+    this.lock = await holdStateLock(
+      config.stateDir,
+      { name: 'agent', dirSetting: 'stateDir' },
+      { logger: this.log, clock: this.deps.clock, ...this.deps.stateLock },
+    );
     const bootId = await readBootId(this.procDeps());
     this.guard = this.createGuard(bootId);
     this.monitor = config.ollama.enabled ? this.createMonitor() : null;
@@ -149,6 +170,7 @@ class Agent implements AgentRuntime {
     await this.sampler.close();
     await this.link?.stop();
     await this.recorder?.flush();
+    await this.lock?.release();
     for (const wake of this.waiters.splice(0)) wake(null);
     this.log.info({}, 'agent stopped');
   }

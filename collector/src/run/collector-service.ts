@@ -7,6 +7,11 @@
 import type { Clock } from '../../../shared/src/clock.ts';
 import type { Fs } from '../../../shared/src/fs.ts';
 import type { Logger } from '../../../shared/src/logger.ts';
+import { holdStateLock } from '../../../shared/src/state-lock.ts';
+import type {
+  StateLock,
+  StateLockDeps,
+} from '../../../shared/src/state-lock.ts';
 import type { CollectorConfig } from '../config.ts';
 import { createCollectorEngine } from '../engine/collector-engine.ts';
 import type { CollectorEngine, IncidentSink } from '../engine/engine-types.ts';
@@ -37,6 +42,8 @@ export interface CollectorServiceDeps {
   agentTokens?: TokenEntry[];
   /** How notifications are POSTed; `fetch` when omitted. */
   post?: HttpPost;
+  /** Seams of the data directory lock (tests); the real ones by default. */
+  stateLock?: Omit<StateLockDeps, 'logger' | 'clock'>;
 }
 
 /** A running collector. */
@@ -54,17 +61,18 @@ export interface CollectorService {
   sources: WebSources;
   /**
    * Stops accepting agents, lets queued messages apply, writes the SLO
-   * buckets, closes the incident store, then closes the web server.
-   * Calling it again returns the same promise.
+   * buckets, closes the incident store, closes the web server, then
+   * releases the data directory. Calling it again returns the same promise.
    */
   stop(): Promise<void>;
 }
 
 /**
- * Opens the stores and starts both servers. Throws ConfigError for a bad
- * setup (TLS files, web token, plaintext on a network address) and a
- * one-line GpuwardenError for a data directory that is not writable or an
- * address that cannot be bound; whatever was opened is closed again.
+ * Locks the data directory, opens the stores and starts both servers.
+ * Throws ConfigError for a bad setup (TLS files, web token, plaintext on a
+ * network address) and a one-line GpuwardenError for a data directory
+ * that is not writable or is in use by another collector, or an address
+ * that cannot be bound; whatever was opened is closed again.
  */
 export async function startCollectorService(
   config: CollectorConfig,
@@ -73,7 +81,13 @@ export async function startCollectorService(
   const log = deps.logger.child({ component: 'collector' });
   await ensureWritableDataDir(config.dataDir, deps.fs);
   const token = await readWebToken(config.web, deps.fs);
-  const undo: (() => Promise<void>)[] = [];
+  // One collector per data directory: a second would share the stores.
+  const lock = await holdStateLock(
+    config.dataDir,
+    { name: 'collector', dirSetting: 'dataDir' },
+    { logger: log, clock: deps.clock, ...deps.stateLock },
+  );
+  const undo: (() => Promise<void>)[] = [() => lock.release()];
 
   try {
     const core = await openCore(config, deps, log, undo);
@@ -82,7 +96,7 @@ export async function startCollectorService(
     undo.push(() => ingest.close());
     const web = await startWeb(config, deps, core.sources, token);
     undo.push(() => web.close());
-    return serviceOf(config, core, { ingest, web }, log);
+    return serviceOf(config, core, { ingest, web, lock }, log);
   } catch (error) {
     await undoAll(undo, log);
     throw error;
@@ -135,7 +149,7 @@ async function openCore(
 function serviceOf(
   config: CollectorConfig,
   core: Core,
-  servers: { ingest: IngestServer; web: WebServer },
+  servers: { ingest: IngestServer; web: WebServer; lock: StateLock },
   log: Logger,
 ): CollectorService {
   const { fleet, hub, engine, incidents } = core;
@@ -230,6 +244,7 @@ interface Running {
   engine: CollectorEngine;
   incidents: IncidentManager;
   web: WebServer;
+  lock: StateLock;
 }
 
 async function stopInOrder(running: Running, log: Logger): Promise<void> {
@@ -239,6 +254,7 @@ async function stopInOrder(running: Running, log: Logger): Promise<void> {
     ['slo engine', () => running.engine.stop()],
     ['incidents', () => running.incidents.close()],
     ['web', () => running.web.close()],
+    ['data directory lock', () => running.lock.release()],
   ];
   for (const [part, step] of steps) {
     try {

@@ -149,9 +149,56 @@ describe('gpuwarden-agent check', () => {
     const code = await s.run(['--config', '/etc/gpuwarden/missing.yaml']);
 
     expect(code).to.equal(2);
-    expect(s.errOut.join('')).to.contain(
-      'must be a readable config file; check the --config path',
+    expect(s.errOut).to.deep.equal([
+      'gpuwarden-agent check: cannot read config file /etc/gpuwarden/missing.yaml: no such file; check the --config path\n',
+    ]);
+  });
+
+  it('exits 1 with one line naming the config keys when no GPU can be read', async () => {
+    const errOut: string[] = [];
+    const fs = new MemoryFs();
+    const config = `${CONFIG}sampling:\n  nvmlLibraryPath: /nonexistent/libnvidia-ml.so.1\n  nvidiaSmiPath: /nonexistent/nvidia-smi\n`;
+    fs.files.set('/etc/gpuwarden/agent.yaml', config);
+    const command = createCheckCommand({
+      clock: new FakeClock(),
+      exec: createExec(),
+      fs,
+      logger: createSilentLogger(),
+      hostname: () => 'jasper',
+      self: { pid: 999_999, ppid: 999_998 },
+    });
+    const io = {
+      stdout: () => undefined,
+      stderr: (t: string) => errOut.push(t),
+    };
+    const options = {
+      program: 'gpuwarden-agent',
+      version: '0',
+      description: '',
+      commands: { check: command },
+    };
+
+    const code = await runCli(
+      options,
+      ['check', '--config', '/etc/gpuwarden/agent.yaml'],
+      io,
     );
+
+    expect(code).to.equal(1);
+    expect(errOut).to.deep.equal([
+      'gpuwarden-agent check: no NVIDIA GPU or driver found on this host (/nonexistent/libnvidia-ml.so.1 not loadable, /nonexistent/nvidia-smi not found); check sampling.nvmlLibraryPath and sampling.nvidiaSmiPath, or install the NVIDIA driver, or run npm run demo to see gpuwarden on a simulated GPU\n',
+    ]);
+  });
+
+  it('exits 2 naming a flag given twice', async () => {
+    const s = setup();
+
+    const code = await s.run(['--config', 'a.yaml', '--config', 'b.yaml']);
+
+    expect(code).to.equal(2);
+    expect(s.errOut).to.deep.equal([
+      'gpuwarden-agent check: --config given twice; give it once\n',
+    ]);
   });
 
   it('exits 2 without --config', async () => {

@@ -18,7 +18,7 @@ import { createNodeFs } from '../../../shared/src/fs.ts';
 import { createSilentLogger } from '../../../shared/src/logger.ts';
 import { err, ok } from '../../../shared/src/result.ts';
 import type { Result } from '../../../shared/src/result.ts';
-import type { Snapshot } from '../../../shared/src/snapshot.ts';
+import type { SampleSource, Snapshot } from '../../../shared/src/snapshot.ts';
 import { buildFakeNvml } from '../../fakes/build-fake-nvml.ts';
 import { jasperState, writeGpuState } from '../../fakes/gpu-state.ts';
 import { FakeClock } from '../../support/fake-clock.ts';
@@ -168,7 +168,7 @@ describe('gpuwarden-agent sample', () => {
       expect(stderr).to.contain('cannot be combined with --nvml-lib');
     });
 
-    it('exits 1 with the reason and a pointer to --from and the demo', async () => {
+    it("exits 1 with a forced source's own reason as one line", async () => {
       const failure = {
         kind: 'library_missing',
         message: 'libnvidia-ml.so.1 not found: is the NVIDIA driver installed?',
@@ -182,10 +182,47 @@ describe('gpuwarden-agent sample', () => {
 
       expect(code).to.equal(1);
       expect(stdout).to.equal('');
-      expect(stderr.split('\n')).to.have.length(2);
-      expect(stderr).to.contain('libnvidia-ml.so.1 not found');
-      expect(stderr).to.contain('--from FILE');
-      expect(stderr).to.contain('npm run demo');
+      expect(stderr).to.equal(
+        'gpuwarden-agent sample: libnvidia-ml.so.1 not found: is the NVIDIA driver installed?\n',
+      );
+    });
+
+    it('exits 1 with one short line naming its flags when both sources fail', async () => {
+      const failure = (kind: string) => ({
+        kind,
+        message: `${kind}: the long story`,
+        retryable: false,
+      });
+      const source = (kind: SampleSource): GpuSource => ({
+        kind,
+        sample: async () =>
+          err(failure(kind === 'nvml' ? 'library_missing' : 'smi_failed')),
+        close: async () => undefined,
+      });
+
+      const { code, stderr } = await run(
+        ['--nvml-lib', '/opt/nv/libnvidia-ml.so.1'],
+        { ...deps(), createSource: source },
+      );
+
+      expect(code).to.equal(1);
+      expect(stderr).to.equal(
+        'gpuwarden-agent sample: no GPU source could be read (/opt/nv/libnvidia-ml.so.1 not loadable, nvidia-smi: failed (smi_failed)); check --nvml-lib and --nvidia-smi, or install the NVIDIA driver, or run npm run demo to see gpuwarden on a simulated GPU\n',
+      );
+    });
+
+    it('exits 2 when --from is given twice, saying how to give both CSVs', async () => {
+      const { code, stderr } = await run([
+        '--from',
+        'a.csv',
+        '--from',
+        'b.csv',
+      ]);
+
+      expect(code).to.equal(2);
+      expect(stderr).to.equal(
+        'gpuwarden-agent sample: --from given twice; give it once (put both CSVs in one file, see docs/nvidia-smi.md)\n',
+      );
     });
 
     it('reads a saved CSV with --from and does not look into /proc', async () => {
@@ -433,9 +470,9 @@ describe('gpuwarden-agent sample', () => {
 
       expect(code).to.equal(1);
       expect(stdout).to.equal('');
-      expect(stderr.trim().split('\n')).to.have.length(1);
-      expect(stderr).to.contain('no GPU source could be read');
-      expect(stderr).to.contain('npm run demo');
+      expect(stderr).to.match(
+        /^gpuwarden-agent sample: no NVIDIA GPU or driver found on this host \(\S+\/lib\.so not loadable, \S+\/no-such not found\); check --nvml-lib and --nvidia-smi, or install the NVIDIA driver, or run npm run demo to see gpuwarden on a simulated GPU\n$/,
+      );
     });
 
     it('samples through the fake NVML library', async () => {

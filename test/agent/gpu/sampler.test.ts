@@ -278,13 +278,50 @@ describe('createSampler()', () => {
 
       expect(thrown).to.be.instanceOf(GpuwardenError);
       expect((thrown as GpuwardenError).code).to.equal('SOURCE_UNAVAILABLE');
-      expect((thrown as Error).message).to.contain('NVML: library_missing');
-      expect((thrown as Error).message).to.contain('nvidia-smi: smi_missing');
+      expect((thrown as Error).message).to.equal(
+        'no GPU source could be read (libnvidia-ml.so.1 not loadable, nvidia-smi: failed (smi_missing)); install the NVIDIA driver, or run npm run demo to see gpuwarden on a simulated GPU',
+      );
       expect(sampler.health()).to.deep.include({
         source: null,
         stale: true,
         lastSampleAtMs: null,
       });
+    });
+
+    it("logs each source's full reason once when all fail", async () => {
+      const { sampler, nvml, smi, lines } = setup();
+      nvml.next = () => err(failure('driver_not_loaded'));
+      smi.next = () => err(failure('driver_not_loaded'));
+
+      await sampler.trySample();
+      await sampler.trySample();
+
+      const logged = lines.filter(
+        (l) => l.msg === 'no gpu source could be read',
+      );
+      expect(logged).to.have.length(1);
+      expect(logged[0]?.reasons).to.deep.equal({
+        nvml: 'driver_not_loaded happened',
+        'nvidia-smi': 'driver_not_loaded happened',
+      });
+      expect(sampler.health().lastError).to.equal(
+        'no GPU source could be read (NVML: driver not loaded, nvidia-smi: driver not loaded); load the NVIDIA kernel module (modprobe nvidia) and check dmesg',
+      );
+    });
+
+    it('names the flags when told the command has them', async () => {
+      const { sampler, nvml, smi } = setup({
+        nvmlLibraryPath: '/opt/nv/libnvidia-ml.so.1',
+        pathSettings: { nvml: '--nvml-lib', nvidiaSmi: '--nvidia-smi' },
+      });
+      nvml.next = () => err(failure('library_missing'));
+      smi.next = () => err(failure('smi_failed'));
+
+      const result = await sampler.trySample();
+
+      expect(!result.ok && result.error.message).to.equal(
+        'no GPU source could be read (/opt/nv/libnvidia-ml.so.1 not loadable, nvidia-smi: failed (smi_failed)); check --nvml-lib and --nvidia-smi, or install the NVIDIA driver, or run npm run demo to see gpuwarden on a simulated GPU',
+      );
     });
 
     it('turns a source that throws into a failure and falls back', async () => {

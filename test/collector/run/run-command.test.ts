@@ -124,6 +124,40 @@ describe('run command', () => {
       );
     });
 
+    it('refuses a second collector on the same data dir; the first keeps serving', async () => {
+      const first = spawn(process.execPath, [
+        BIN,
+        'run',
+        '--config',
+        configFile,
+      ]);
+      let stdout = '';
+      first.stdout.on('data', (chunk: Buffer) => (stdout += chunk));
+      const exited = new Promise<number | null>((resolve) =>
+        first.on('exit', (code) => resolve(code)),
+      );
+      try {
+        await eventually('the start line', async () =>
+          stdout.includes('\n') ? stdout : null,
+        );
+        const url = /dashboard (\S+)/.exec(stdout)![1]!;
+
+        const second = await cli(['run', '--config', configFile]);
+        const ready = await fetch(`${url}/readyz`);
+
+        expect(second.code).to.equal(1);
+        expect(second.stdout).to.equal('');
+        expect(second.stderr).to.equal(
+          `gpuwarden-collector run: another gpuwarden collector (pid ${first.pid}) is using ${fixture.dataDir}; stop it, or give this one another dataDir\n`,
+        );
+        expect(ready.status).to.equal(200);
+        first.kill('SIGTERM');
+        expect(await exited).to.equal(0);
+      } finally {
+        if (first.exitCode === null) first.kill('SIGKILL');
+      }
+    });
+
     it('serves until SIGTERM, then exits 0', async () => {
       const child = spawn(process.execPath, [
         BIN,

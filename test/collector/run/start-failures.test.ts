@@ -89,6 +89,29 @@ describe('startCollectorService() failures', () => {
     expect(service.webUrl).to.match(/^http:\/\/127\.0\.0\.1:\d+$/);
   });
 
+  it('refuses a second collector on the same data dir until the first stops', async () => {
+    const deps = {
+      clock: createSystemClock(),
+      logger: createSilentLogger(),
+      fs: createNodeFs(),
+    };
+    const first = await startCollectorService(fixture.config, deps);
+    let error: Error;
+    try {
+      error = await startFails(fixture.config);
+    } finally {
+      await first.stop();
+    }
+    const again = await startCollectorService(fixture.config, deps);
+    await again.stop();
+
+    expect(exitCodeFor(error)).to.equal(1);
+    expect(error.message).to.equal(
+      `another gpuwarden collector (pid ${process.pid}) is using ${fixture.dataDir}; stop it, or give this one another dataDir`,
+    );
+    expect(again.dataDir).to.equal(fixture.dataDir);
+  });
+
   it('refuses a data dir that is not writable (exit 1)', async () => {
     const file = path.join(fixture.dir, 'plain-file');
     await writeFile(file, 'not a directory');

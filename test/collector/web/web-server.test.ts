@@ -61,6 +61,18 @@ describe('startWebServer()', () => {
       ).to.deep.equal(['INC-20260228-a3f7']);
     });
 
+    it('answers an unknown status filter with 400 naming the statuses', async () => {
+      const bogus = await fetch(`${server.url}/api/incidents?status=bogus`);
+      const closed = await fetch(`${server.url}/api/incidents?status=closed`);
+
+      expect(bogus.status).to.equal(400);
+      expect((await json(bogus)).error.message).to.equal(
+        'status must be one of open, acknowledged, resolved, closed, got "bogus"',
+      );
+      expect(closed.status).to.equal(200);
+      expect((await json(closed)).incidents).to.deep.equal([]);
+    });
+
     it('serves one incident and its postmortem as Markdown', async () => {
       const one = await fetch(`${server.url}/api/incidents/INC-20260228-a3f7`);
       const md = await fetch(
