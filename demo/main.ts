@@ -32,7 +32,7 @@ const print = values.json
   : (line: string) => console.log(line);
 
 print(
-  'gpuwarden demo: the Jasper incident on a simulated RTX 4090 (about two minutes)',
+  'gpuwarden demo: the Jasper incident on a simulated RTX 4090 (about two and a half minutes)',
 );
 try {
   const summary = await runDemo({ dir, print });
