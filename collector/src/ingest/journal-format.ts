@@ -31,19 +31,41 @@ const TWO_POW_32 = 4294967296;
 
 /** Encodes one record. */
 export function encodeRecord(record: JournalRecord): Buffer {
-  const node = Buffer.from(record.node, 'utf8');
-  const bodyLength = 2 + node.length + 8 + record.payload.length;
-  const out = Buffer.allocUnsafe(HEADER_BYTES + bodyLength);
-  out.writeUInt32BE(bodyLength, 0);
-  out.writeUInt8(record.kind, 8);
-  out.writeUInt8(node.length, 9);
-  node.copy(out, 10);
-  const seqAt = 10 + node.length;
+  return encodeRecords([record]);
+}
+
+/**
+ * Encodes records back to back into one new buffer, each payload copied
+ * once, straight into place (no per-record buffers to join afterwards).
+ */
+export function encodeRecords(records: readonly JournalRecord[]): Buffer {
+  let total = 0;
+  for (const record of records) total += recordBytes(record);
+  const out = Buffer.allocUnsafe(total);
+  let at = 0;
+  for (const record of records) at = writeRecord(out, at, record);
+  return out;
+}
+
+function recordBytes(record: JournalRecord): number {
+  const nodeLength = Buffer.byteLength(record.node, 'utf8');
+  return HEADER_BYTES + 2 + nodeLength + 8 + record.payload.length;
+}
+
+/** Writes one record at `at`; returns where the next one starts. */
+function writeRecord(out: Buffer, at: number, record: JournalRecord): number {
+  const bodyAt = at + HEADER_BYTES;
+  const nodeLength = out.write(record.node, bodyAt + 2, 'utf8');
+  const seqAt = bodyAt + 2 + nodeLength;
+  const end = seqAt + 8 + record.payload.length;
+  out.writeUInt32BE(end - bodyAt, at);
+  out.writeUInt8(record.kind, bodyAt);
+  out.writeUInt8(nodeLength, bodyAt + 1);
   out.writeUInt32BE(Math.floor(record.seq / TWO_POW_32), seqAt);
   out.writeUInt32BE(record.seq >>> 0, seqAt + 4);
   record.payload.copy(out, seqAt + 8);
-  out.writeUInt32BE(crc32(out.subarray(HEADER_BYTES)), 4);
-  return out;
+  out.writeUInt32BE(crc32(out.subarray(bodyAt, end)), at + 4);
+  return end;
 }
 
 /** Records of a segment and where its readable part ends. */

@@ -20,7 +20,7 @@ import path from 'node:path';
 import type { Fs } from '../../../shared/src/fs.ts';
 import type { Logger } from '../../../shared/src/logger.ts';
 import {
-  encodeRecord,
+  encodeRecords,
   parseSegment,
   RECORD_APPLIED,
   RECORD_MESSAGE,
@@ -142,7 +142,7 @@ export class IngestJournal {
   async write(records: readonly JournalRecord[], sync: boolean): Promise<void> {
     if (records.length === 0) return;
     const handle = this.requireHandle();
-    const bytes = Buffer.concat(records.map(encodeRecord));
+    const bytes = encodeRecords(records);
     await handle.writeFile(bytes);
     if (sync) await handle.datasync();
     this.current().sizeBytes += bytes.length;

@@ -6,15 +6,17 @@
  * for the collector's answers, which are small. The agent's frames take a
  * faster path: the client writes frames it built itself from per-message
  * bytes it keeps in its outbox, and the server receives the raw frame and
- * decodes each message with protobufjs, the library proto-loader is built
- * on, straight into gpuwarden's types (`message-codec.ts`). That skips
- * proto-loader's generic object conversion, which costs about three times
- * the decoding itself for a snapshot.
+ * decodes each message straight into gpuwarden's types: snapshots in one
+ * pass over the bytes (`snapshot-reader.ts`), everything else with
+ * protobufjs, the library proto-loader is built on (`message-codec.ts`).
+ * That skips proto-loader's generic object conversion, which costs about
+ * three times the decoding itself for a snapshot.
  */
 import { fileURLToPath } from 'node:url';
 import { loadSync } from '@grpc/proto-loader';
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
+import { StringTable } from './string-table.ts';
 
 /** The loaded contract: the gRPC service and the message types. */
 export interface LinkProto {
@@ -29,6 +31,8 @@ export interface LinkProto {
    * collector's decode time. Cleared when it reaches 65,536 entries.
    */
   isoByMs: Map<number, string>;
+  /** Decoding memo of short strings (`string-table.ts`); bounded. */
+  strings: StringTable;
   /** protobufjs types of the agent's side. */
   types: {
     agentMessage: protobuf.Type;
@@ -75,6 +79,7 @@ export function loadLinkProto(): LinkProto {
   return {
     service,
     isoByMs: new Map(),
+    strings: new StringTable(),
     types: {
       agentMessage: root.lookupType('gpuwarden.v1.AgentMessage'),
       streamOpen: root.lookupType('gpuwarden.v1.StreamOpen'),

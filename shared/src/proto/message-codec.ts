@@ -19,6 +19,7 @@ import {
   sliToWire,
 } from './event-codec.ts';
 import { snapshotFromWire, snapshotToWire } from './snapshot-codec.ts';
+import { readSnapshotMessage } from './snapshot-reader.ts';
 import { toSafeInteger, WireProblem } from './wire-values.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- wire objects are
@@ -105,8 +106,22 @@ export function agentMessageToWire(message: AgentMessage): Wire {
   };
 }
 
-/** Decodes `gpuwarden.v1.AgentMessage` bytes; problems come back as values. */
+/**
+ * Decodes `gpuwarden.v1.AgentMessage` bytes; problems come back as values.
+ * Well-formed snapshot messages take a one-pass reader
+ * (`snapshot-reader.ts`); everything else, and every problem, goes
+ * through protobufjs.
+ */
 export function decodeAgentMessage(
+  proto: LinkProto,
+  bytes: Uint8Array,
+): Result<AgentMessage, DecodeProblem> {
+  const fast = readSnapshotMessage(bytes, proto);
+  return fast === null ? decodeGeneral(proto, bytes) : ok(fast);
+}
+
+/** The general path of {@link decodeAgentMessage}, through protobufjs. */
+export function decodeGeneral(
   proto: LinkProto,
   bytes: Uint8Array,
 ): Result<AgentMessage, DecodeProblem> {

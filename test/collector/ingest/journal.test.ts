@@ -3,6 +3,7 @@ import path from 'node:path';
 import { expect } from 'chai';
 import {
   encodeRecord,
+  encodeRecords,
   parseSegment,
   RECORD_APPLIED,
   RECORD_MESSAGE,
@@ -158,5 +159,24 @@ describe('IngestJournal', () => {
     expect(second.journal.lastSeq('jasper')).to.equal(40);
     expect(second.journal.takeUnapplied()).to.deep.equal([]);
     await second.journal.close();
+  });
+});
+
+describe('encodeRecords()', () => {
+  it('writes records back to back that parse like encodeRecord', () => {
+    const records = [
+      message('jasper', 12, 300),
+      applied('jasper', 12),
+      message('ønyx', 2 ** 40, 0),
+    ];
+
+    const bytes = encodeRecords(records);
+
+    expect(bytes).to.deep.equal(Buffer.concat(records.map(encodeRecord)));
+    expect(parseSegment(bytes)).to.deep.equal({
+      records,
+      validBytes: bytes.length,
+      stopReason: null,
+    });
   });
 });
