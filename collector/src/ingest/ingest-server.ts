@@ -104,6 +104,12 @@ export async function startIngestServer(
     },
     'ingest listening',
   );
+  if (tokens.size() === 0) {
+    log.warn(
+      { tokensFile: options.tokensFile },
+      'no agent tokens: no agent can connect until one is created with gpuwarden-collector token create',
+    );
+  }
   return { port, close: () => closeServer(server, ctx, journal, log) };
 }
 
