@@ -73,7 +73,7 @@ cd "$ROOT"
 command -v node >/dev/null || cannot "node is not on PATH; install Node.js 20 or newer"
 [[ -d node_modules/tsx ]] || cannot "node_modules is missing; run 'npm ci' in $ROOT first"
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/gpuwarden-gpu-check.XXXXXX")
+WORK=$(mktemp -d -p "${TMPDIR:-/tmp}")
 cleanup() {
   if [[ -n $OFFENDER_PID ]] && kill -0 "$OFFENDER_PID" 2>/dev/null; then
     kill -KILL "$OFFENDER_PID" 2>/dev/null || true

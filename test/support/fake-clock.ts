@@ -1,101 +1,38 @@
 /**
- * A clock that moves only when a test says so. Timers fire in time order
- * during {@link FakeClock.advance}; promises get a chance to settle between
- * timers so async loops progress as they would in real time.
+ * The clock tests use: a {@link ManualClock} that starts at a given wall
+ * time with monotonic time at 0, lets promises settle between timers so
+ * async loops progress as they would in real time, and can step wall time
+ * alone (an NTP step).
  */
-import type { CancelTimer, Clock } from '../../shared/src/clock.ts';
+import { ManualClock } from '../../shared/src/manual-clock.ts';
 
-interface Timer {
-  id: number;
-  dueMs: number;
-  intervalMs: number | null;
-  fn: () => void;
-}
-
-export class FakeClock implements Clock {
-  private wallMs: number;
-  private monoMs = 0;
-  private nextId = 1;
-  private timers: Timer[] = [];
+export class FakeClock extends ManualClock {
+  private readonly startMs: number;
+  private wallOffsetMs = 0;
 
   constructor(startIso = '2026-02-28T14:00:00Z') {
-    this.wallMs = Date.parse(startIso);
+    super(Date.parse(startIso));
+    this.startMs = Date.parse(startIso);
   }
 
-  nowMs(): number {
-    return this.wallMs;
+  override nowMs(): number {
+    return super.nowMs() + this.wallOffsetMs;
   }
 
-  monotonicMs(): number {
-    return this.monoMs;
-  }
-
-  setTimeout(fn: () => void, delayMs: number): CancelTimer {
-    return this.add(fn, delayMs, null);
-  }
-
-  setInterval(fn: () => void, intervalMs: number): CancelTimer {
-    return this.add(fn, intervalMs, Math.max(1, intervalMs));
-  }
-
-  sleep(delayMs: number, signal?: AbortSignal): Promise<void> {
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      const cancel = this.setTimeout(resolve, delayMs);
-      signal?.addEventListener('abort', () => {
-        cancel();
-        reject(signal.reason);
-      });
-    });
-  }
-
-  /** Number of timers waiting to fire. */
-  pendingTimers(): number {
-    return this.timers.length;
+  override monotonicMs(): number {
+    return super.nowMs() - this.startMs;
   }
 
   /** Moves time forward by `ms`, firing due timers in order. */
   async advance(ms: number): Promise<void> {
-    const targetMono = this.monoMs + ms;
-    for (;;) {
-      await flushPromises();
-      const next = this.timers
-        .filter((t) => t.dueMs <= targetMono)
-        .sort((a, b) => a.dueMs - b.dueMs || a.id - b.id)[0];
-      if (!next) break;
-      this.moveTo(next.dueMs);
-      if (next.intervalMs === null) {
-        this.timers = this.timers.filter((t) => t !== next);
-      } else {
-        next.dueMs += next.intervalMs;
-      }
-      next.fn();
-    }
-    this.moveTo(targetMono);
+    await flushPromises();
+    await this.advanceTo(super.nowMs() + ms, flushPromises);
     await flushPromises();
   }
 
   /** Jumps wall time only (an NTP step); monotonic time stays. */
   stepWall(ms: number): void {
-    this.wallMs += ms;
-  }
-
-  private moveTo(monoMs: number): void {
-    this.wallMs += monoMs - this.monoMs;
-    this.monoMs = monoMs;
-  }
-
-  private add(fn: () => void, delayMs: number, intervalMs: number | null) {
-    const timer: Timer = {
-      id: this.nextId++,
-      dueMs: this.monoMs + Math.max(0, delayMs),
-      intervalMs,
-      fn,
-    };
-    this.timers.push(timer);
-    return () => {
-      this.timers = this.timers.filter((t) => t !== timer);
-    };
+    this.wallOffsetMs += ms;
   }
 }
 

@@ -1,6 +1,5 @@
 /** Replay of recorded agent streams on a simulated clock. */
 export { parseAgentStream } from './read-stream.ts';
-export { ReplayClock } from './replay-clock.ts';
 export { runReplay } from './replay.ts';
 export type { ReplayDeps, ReplayOptions, ReplayRun } from './replay.ts';
 export { replayCommand, replayFile } from './replay-command.ts';

@@ -11,7 +11,7 @@ import type { AgentMessage } from '../../../shared/src/messages.ts';
 import { createCollectorEngine } from '../engine/collector-engine.ts';
 import type { CollectorEngine, IncidentSink } from '../engine/engine-types.ts';
 import type { SloDefinition } from '../slo/slo-config.ts';
-import { ReplayClock } from './replay-clock.ts';
+import { ManualClock } from '../../../shared/src/manual-clock.ts';
 
 /** Options of {@link runReplay}. */
 export interface ReplayOptions {
@@ -61,7 +61,7 @@ export async function runReplay<T extends IncidentSink>(
   const firstMs = messages[0]?.sentAtMs ?? 0;
   const lastMs = messages[messages.length - 1]?.sentAtMs ?? 0;
 
-  const clock = new ReplayClock(firstMs);
+  const clock = new ManualClock(firstMs);
   const incidents = await deps.createIncidents(clock);
   const engine = createCollectorEngine(
     {

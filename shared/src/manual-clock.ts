@@ -1,9 +1,10 @@
 /**
- * A clock that moves only when replay moves it, to the times recorded in
- * the stream. Timers fire in time order as it advances, so the engine's
- * evaluation loop runs exactly as it would live, at simulated times.
+ * A clock that moves only when it is told to: replay moves it to the times
+ * recorded in a stream, tests move it by hand. Timers fire in time order
+ * as it advances, so loops driven by it run exactly as they would live, at
+ * simulated times.
  */
-import type { CancelTimer, Clock } from '../../../shared/src/clock.ts';
+import type { CancelTimer, Clock } from './clock.ts';
 
 interface Timer {
   id: number;
@@ -13,7 +14,7 @@ interface Timer {
 }
 
 /** A simulated {@link Clock}; wall and monotonic time move together. */
-export class ReplayClock implements Clock {
+export class ManualClock implements Clock {
   private timers: Timer[] = [];
   private nextId = 1;
 
@@ -35,7 +36,7 @@ export class ReplayClock implements Clock {
     return this.add(fn, intervalMs, Math.max(1, intervalMs));
   }
 
-  /** Resolves when replay advances past `delayMs` from now. */
+  /** Resolves when the clock advances past `delayMs` from now. */
   sleep(delayMs: number, signal?: AbortSignal): Promise<void> {
     return new Promise((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);
@@ -69,6 +70,11 @@ export class ReplayClock implements Clock {
       await settle();
     }
     this.currentMs = Math.max(this.currentMs, targetMs);
+  }
+
+  /** Number of timers waiting to fire. */
+  pendingTimers(): number {
+    return this.timers.length;
   }
 
   private nextDue(targetMs: number): Timer | undefined {
