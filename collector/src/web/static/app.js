@@ -73,9 +73,10 @@ function renderNode(node) {
     ? `<span class="muted">${esc(host.os ?? '')} · ${esc(host.cpu ?? '')}</span>`
     : '';
   const snapshot = node.snapshot;
+  const why = node.sampler?.lastError;
   const gpus = snapshot
     ? snapshot.gpus.map((gpu) => renderGpu(node, gpu)).join('')
-    : '<p class="muted">No data: no snapshot received yet.</p>';
+    : `<p class="muted">No data: ${why ? esc(why) : 'no snapshot received yet.'}</p>`;
   const stale = snapshot
     ? `<span class="muted">sampled ${esc(ago(Date.parse(snapshot.takenAt)))} via ${esc(snapshot.source)}</span>`
     : '';
@@ -212,9 +213,12 @@ function renderSlos() {
 }
 
 function renderSlo(slo) {
+  const judged = slo.dataState === 'ok' || slo.dataState === 'no_traffic';
   const firing = slo.firing
     ? `<span class="pill sev-${esc(slo.firing.severity)}">${esc(slo.firing.rule)} ${esc(burn(slo.firing.burnRate))}</span>`
-    : '<span class="pill pill-ok">within budget</span>';
+    : judged
+      ? '<span class="pill pill-ok">within budget</span>'
+      : '';
   const dataNote = {
     ok: '',
     no_traffic: '<span class="pill pill-muted">no traffic</span>',
