@@ -157,7 +157,7 @@ describe('bug corpus: gpuwarden-agent sample end to end', function () {
     expect(used).to.have.length(12);
     expect(new Set(used)).to.deep.equal(new Set([null]));
     expect(snapshot.problems.map((p) => p.kind)).to.include(
-      'process_memory_unavailable',
+      'process_memory_unknown',
     );
   });
 

@@ -195,7 +195,7 @@ function reportAppProblems(problems: SampleProblem[], notes: AppNotes): void {
     });
   }
   for (const [gpuUuid, message] of notes.memory) {
-    problems.push({ gpuUuid, kind: 'process_memory_unavailable', message });
+    problems.push({ gpuUuid, kind: 'process_memory_unknown', message });
   }
 }
 

@@ -106,7 +106,7 @@ function noteUnknownMemory(
     .find((t) => t !== undefined && !/\d/.test(t));
   problems.push({
     gpuUuid,
-    kind: 'process_memory_unavailable',
+    kind: 'process_memory_unknown',
     message: `per-process memory is unknown for ${unknown} process(es) (used_memory "${sample ?? ''}"): Windows WDDM and some containers cannot attribute VRAM to processes; use the GPU's used memory`,
   });
 }

@@ -260,7 +260,7 @@ describe('parseComputeAppsCsv()', () => {
       'C:\\Program Files\\NZXT CAM\\NZXT CAM.exe',
     );
     expect(
-      apps.problems.filter((p) => p.kind === 'process_memory_unavailable'),
+      apps.problems.filter((p) => p.kind === 'process_memory_unknown'),
     ).to.have.length(1);
   });
 

@@ -240,7 +240,7 @@ describe('parseSmiXml()', () => {
     });
     expect(gpu?.processes[1]).to.include({ pid: 10808, name: null });
     const memoryProblems = sample.problems.filter(
-      (p) => p.kind === 'process_memory_unavailable',
+      (p) => p.kind === 'process_memory_unknown',
     );
     expect(memoryProblems).to.have.length(1);
   });
