@@ -239,7 +239,7 @@ export class DeviceFieldReader {
     if (ctx.fatal !== null || ctx.abiMismatch !== null) return [];
     const result = this.lists.read(handle, type, totalBytes);
     if (result.kind === 'abi_mismatch') {
-      ctx.abiMismatch = `NVML ${result.call} returned ${result.count} process entries on ${ctx.label} in a layout gpuwarden does not recognise (process-info ABI mismatch); using nvidia-smi instead`;
+      ctx.abiMismatch = `NVML ${result.call} returned ${result.count} process entries on ${ctx.label} in a layout gpuwarden does not recognise (process-info ABI mismatch); read it through nvidia-smi instead (source auto does so by itself)`;
       return [];
     }
     if (result.kind === 'error') {
