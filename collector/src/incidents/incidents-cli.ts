@@ -140,7 +140,8 @@ async function act(
     false,
     body,
   )) as Incident;
-  io.stdout(`${incident.id} is ${incident.status}\n`);
+  const done = action === 'note' ? 'note added; it' : 'it';
+  io.stdout(`${incident.id}: ${done} is ${incident.status} now\n`);
   return 0;
 }
 

@@ -125,9 +125,32 @@ describe('gpuwarden-collector incidents', () => {
       tokenFile,
     );
 
-    expect(first).to.include({ code: 0, out: `${id} is acknowledged\n` });
+    expect(first).to.include({
+      code: 0,
+      out: `${id}: it is acknowledged now\n`,
+    });
     expect(second.code).to.equal(1);
     expect(second.err).to.contain('collector answered 409: incident');
+  });
+
+  it('adds a note and says so', async () => {
+    const id = h.manager.list()[0]!.id;
+
+    const result = await cli(
+      'note',
+      id,
+      '--note',
+      'restarted the tunnel elsewhere',
+      '--url',
+      url,
+      '--token-file',
+      tokenFile,
+    );
+
+    expect(result.code).to.equal(0);
+    expect(result.out).to.match(
+      new RegExp(`^${id}: note added; it is \\w+ now\\n$`),
+    );
   });
 
   it('says what is missing in one line with exit code 2', async () => {
