@@ -93,3 +93,27 @@ export interface Snapshot {
   gpus: GpuSnapshot[];
   problems: SampleProblem[];
 }
+
+/**
+ * A GPU known only by index and UUID: every reading `null` (unknown, never
+ * 0) and no processes yet. Sources and decoders fill in what they learn.
+ */
+export function unknownGpu(index: number, uuid: string): GpuSnapshot {
+  return {
+    index,
+    uuid,
+    name: null,
+    pciBusId: null,
+    memory: {
+      totalBytes: null,
+      usedBytes: null,
+      freeBytes: null,
+      reservedBytes: null,
+    },
+    utilizationPercent: { gpu: null, memory: null },
+    temperatureC: null,
+    powerWatts: null,
+    migEnabled: null,
+    processes: [],
+  };
+}

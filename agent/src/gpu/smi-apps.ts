@@ -4,6 +4,7 @@
  * on GPUs known only by UUID. Pure.
  */
 import type { SampleProblem } from '../../../shared/src/snapshot.ts';
+import { unknownGpu } from '../../../shared/src/snapshot.ts';
 import type { RawGpu, SourceSample } from './source.ts';
 import { mergeProcessLists } from './source.ts';
 import type { ComputeApps } from './smi-csv.ts';
@@ -24,20 +25,9 @@ export function computeAppsToSample(apps: ComputeApps): SourceSample {
         'this GPU is known only from --query-compute-apps: memory, utilization, temperature and power are unknown (for them, put the --query-gpu CSV and the --query-compute-apps CSV, each with its header, in one file; see docs/nvidia-smi.md)',
     });
     return {
-      index,
-      uuid,
+      ...unknownGpu(index, uuid),
       name: first?.gpuName ?? null,
       pciBusId: first?.gpuBusId ?? null,
-      memory: {
-        totalBytes: null,
-        usedBytes: null,
-        freeBytes: null,
-        reservedBytes: null,
-      },
-      utilizationPercent: { gpu: null, memory: null },
-      temperatureC: null,
-      powerWatts: null,
-      migEnabled: null,
       processes: processesOf(apps, uuid),
     };
   });

@@ -20,6 +20,7 @@ import type {
   Snapshot,
 } from '../snapshot.ts';
 import type { StringTable } from './string-table.ts';
+import { unknownGpu } from '../snapshot.ts';
 import { msToIso, msToIsoMemo } from './wire-values.ts';
 import {
   FIXED64,
@@ -149,23 +150,7 @@ function readGpu(
   end: number,
   isoByMs: Map<number, string>,
 ): GpuSnapshot {
-  const gpu: GpuSnapshot = {
-    index: 0,
-    uuid: '',
-    name: null,
-    pciBusId: null,
-    memory: {
-      totalBytes: null,
-      usedBytes: null,
-      freeBytes: null,
-      reservedBytes: null,
-    },
-    utilizationPercent: { gpu: null, memory: null },
-    temperatureC: null,
-    powerWatts: null,
-    migEnabled: null,
-    processes: [],
-  };
+  const gpu = unknownGpu(0, '');
   while (c.pos < end) readGpuField(c, c.uint32(end), end, gpu, isoByMs);
   return gpu;
 }
