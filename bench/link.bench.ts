@@ -29,7 +29,8 @@ interface Figures {
   p50Ms: number | null;
   p99Ms: number | null;
   rssPeakMiB: number;
-  messageBytes: number;
+  fullBytes: number;
+  steadyBytes: number;
 }
 
 async function measure(agents: number): Promise<Figures> {
@@ -86,7 +87,7 @@ async function measure(agents: number): Promise<Figures> {
   clearInterval(sampler);
   const result = JSON.parse(
     (await load.waitForLine(/^RESULT /, 30_000)).slice(7),
-  ) as { p50Ms: number | null; p99Ms: number | null; messageBytes: number };
+  ) as Pick<Figures, 'p50Ms' | 'p99Ms' | 'fullBytes' | 'steadyBytes'>;
   await killChild(load.child, 'SIGKILL');
   await server.close();
   rmSync(dir, { recursive: true, force: true });
@@ -97,7 +98,8 @@ async function measure(agents: number): Promise<Figures> {
     p50Ms: result.p50Ms,
     p99Ms: result.p99Ms,
     rssPeakMiB: rssPeak / 2 ** 20,
-    messageBytes: result.messageBytes,
+    fullBytes: result.fullBytes,
+    steadyBytes: result.steadyBytes,
   };
 }
 
@@ -113,7 +115,7 @@ export default async function linkBench(): Promise<void> {
         ? 'meets aim'
         : `${((f.perSecond / AIM_PER_SECOND) * 100).toFixed(0)}% of aim`;
     console.log(
-      `${String(agents).padStart(3)} agents: ${f.perSecond.toFixed(0)} snapshots/s acked (${verdict}), collector CPU ${f.cpuMicrosPerMessage.toFixed(1)} µs/msg, send-to-ack p50 ${f.p50Ms?.toFixed(1)} ms p99 ${f.p99Ms?.toFixed(1)} ms, collector RSS peak ${f.rssPeakMiB.toFixed(0)} MiB, ${f.messageBytes} B/msg`,
+      `${String(agents).padStart(3)} agents: ${f.perSecond.toFixed(0)} snapshots/s acked (${verdict}), collector CPU ${f.cpuMicrosPerMessage.toFixed(1)} µs/msg, send-to-ack p50 ${f.p50Ms?.toFixed(1)} ms p99 ${f.p99Ms?.toFixed(1)} ms, collector RSS peak ${f.rssPeakMiB.toFixed(0)} MiB, ${f.steadyBytes} B/msg (${f.fullBytes} B with identities, 1 in 60)`,
     );
   }
 }

@@ -5,11 +5,14 @@
  *
  * TOKENS_JSON is `[{ node, token }]`; one simulated agent per entry, each
  * on its own gRPC connection. Agents send 8-GPU × 16-process snapshots in
- * frames, within a send window, the way the agent's link does; each
- * snapshot is encoded once per agent and only the message header (node,
- * seq, time) per message, as a real agent encodes each snapshot once on its
- * own host. Prints one `RESULT {json}` line: messages acked and p50/p99
- * send-to-ack latency of messages sent in the measurement window.
+ * frames, within a send window, the way the agent's link does. Each
+ * message stands for one second of an agent: as the agent's encoder does
+ * (`process-identity.ts`), one in 60 carries every process identity in
+ * full and the others leave them out. The two snapshot bodies are encoded
+ * once per agent and only the message header (node, seq, time) per
+ * message, as a real agent encodes each snapshot once on its own host.
+ * Prints one `RESULT {json}` line: messages acked, p50/p99 send-to-ack
+ * latency of messages sent in the measurement window, and the sizes.
  */
 import { readFileSync } from 'node:fs';
 import { Client, credentials, Metadata } from '@grpc/grpc-js';
@@ -24,6 +27,10 @@ import {
   encodeAgentMessage,
   encodeStreamOpen,
 } from '../../shared/src/proto/message-codec.ts';
+import {
+  IDENTITY_REFRESH_MS,
+  IdentityElider,
+} from '../../shared/src/proto/process-identity.ts';
 import { sampleSnapshot } from './link-fixtures.ts';
 
 const [address, tokensFile, warmupText, measureText] = process.argv.slice(2);
@@ -43,16 +50,32 @@ const t0 = performance.now();
 const latenciesMs: number[] = [];
 let ackedInWindow = 0;
 
-/** The snapshot field (11) of an AgentMessage, encoded once. */
-function snapshotField(node: string): Buffer {
-  const full = encodeAgentMessage(proto, {
-    node,
-    seq: 1,
-    sentAtMs: 1772287200000,
-    payload: { type: 'snapshot', snapshot: sampleSnapshot(node) },
-  });
+/** How often a real agent sends each identity in full, in samples. */
+const FULL_EVERY = IDENTITY_REFRESH_MS / 1000;
+
+/**
+ * The snapshot field (11) of an AgentMessage, encoded once: with every
+ * identity in full, then as the next second's snapshot leaves them out.
+ */
+function snapshotFields(node: string): { full: Buffer; steady: Buffer } {
+  const elider = new IdentityElider();
   const header = encodeHeader(node, 1, 1772287200000);
-  return full.subarray(header.length);
+  const [full, steady] = [0, 1000].map((offsetMs) => {
+    const snapshot = sampleSnapshot(node);
+    snapshot.takenAt = new Date(1772287200000 + offsetMs).toISOString();
+    const bytes = encodeAgentMessage(
+      proto,
+      {
+        node,
+        seq: 1,
+        sentAtMs: 1772287200000,
+        payload: { type: 'snapshot', snapshot },
+      },
+      elider,
+    );
+    return bytes.subarray(header.length);
+  });
+  return { full: full!, steady: steady! };
 }
 
 function encodeHeader(node: string, seq: number, sentAtMs: number): Buffer {
@@ -75,7 +98,7 @@ function runAgent(node: string, token: string): void {
       proto.service.Stream!.responseDeserialize,
       metadata,
     );
-  const body = snapshotField(node);
+  const bodies = snapshotFields(node);
   const sentAt = new Map<number, number>();
   let nextSeq = 1;
   let acked = 0;
@@ -88,7 +111,10 @@ function runAgent(node: string, token: string): void {
         const seq = nextSeq++;
         sentAt.set(seq, now);
         parts.push(
-          Buffer.concat([encodeHeader(node, seq, 1772287200000), body]),
+          Buffer.concat([
+            encodeHeader(node, seq, 1772287200000),
+            seq % FULL_EVERY === 1 ? bodies.full : bodies.steady,
+          ]),
         );
       }
       if (!call.write(buildFrame(null, parts))) {
@@ -134,7 +160,7 @@ setTimeout(
         Math.min(latenciesMs.length - 1, Math.floor(q * latenciesMs.length))
       ] ?? null;
     console.log(
-      `RESULT ${JSON.stringify({ ackedInWindow, p50Ms: at(0.5), p99Ms: at(0.99), messageBytes: snapshotField('x').length })}`,
+      `RESULT ${JSON.stringify({ ackedInWindow, p50Ms: at(0.5), p99Ms: at(0.99), fullBytes: snapshotFields('x').full.length, steadyBytes: snapshotFields('x').steady.length })}`,
     );
     process.exit(0);
   },

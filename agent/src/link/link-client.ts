@@ -15,6 +15,7 @@ import {
   loadLinkProto,
 } from '../../../shared/src/proto/link-proto.ts';
 import type { LinkProto } from '../../../shared/src/proto/link-proto.ts';
+import { IdentityElider } from '../../../shared/src/proto/process-identity.ts';
 import {
   encodeAgentMessage,
   encodeStreamOpen,
@@ -107,6 +108,8 @@ class LinkClientImpl implements LinkClient {
   private rejected = 0;
   private lastAckedSeq = 0;
   private lastError: string | null = null;
+  /** Leaves out identities the collector has (`process-identity.ts`). */
+  private readonly identities = new IdentityElider();
   private cancelTimers: (() => void)[] = [];
 
   constructor(
@@ -155,8 +158,11 @@ class LinkClientImpl implements LinkClient {
       },
       this.log,
     );
-    this.outbox.onThinned = (total) =>
+    this.outbox.onThinned = (total) => {
+      // Thinned snapshots may have carried identities in full.
+      this.identities.reset();
       queueMicrotask(() => this.reportThinned(total));
+    };
     this.seqs = await SeqReservation.open(this.options.stateDir, this.deps.fs);
     this.seqs.onReserved = () => this.session?.pump();
     this.seqs.onReserveFailed = (error) =>
@@ -209,7 +215,7 @@ class LinkClientImpl implements LinkClient {
     message: Parameters<typeof encodeAgentMessage>[1],
   ): Buffer | null {
     try {
-      const bytes = encodeAgentMessage(this.proto!, message);
+      const bytes = encodeAgentMessage(this.proto!, message, this.identities);
       if (bytes.length <= MAX_AGENT_MESSAGE_BYTES) return bytes;
       this.log.error(
         {
@@ -226,6 +232,7 @@ class LinkClientImpl implements LinkClient {
       );
     }
     this.rejected += 1;
+    this.identities.reset();
     return null;
   }
 
@@ -283,6 +290,8 @@ class LinkClientImpl implements LinkClient {
 
   private onWelcome(lastSeq: number): void {
     this.connected = true;
+    // The collector may have restarted and forgotten identities.
+    this.identities.reset();
     this.attempt = 0;
     this.onAck(lastSeq);
     this.log.info(
@@ -298,6 +307,7 @@ class LinkClientImpl implements LinkClient {
 
   private onRejected(seq: number, reason: string): void {
     this.rejected += 1;
+    this.identities.reset();
     this.log.error(
       { seq, reason },
       'collector rejected a message; it is dropped',
@@ -309,6 +319,9 @@ class LinkClientImpl implements LinkClient {
     this.session = null;
     const wasConnected = this.connected;
     this.connected = false;
+    // The backlog then starts with every identity in full, whether or not
+    // the collector keeps what it learned before.
+    this.identities.reset();
     void this.outbox?.spill();
     if (this.stopping) return;
     this.noteError(

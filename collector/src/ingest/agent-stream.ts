@@ -9,6 +9,7 @@ import { status as Status } from '@grpc/grpc-js';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { Clock } from '../../../shared/src/clock.ts';
 import type { Logger } from '../../../shared/src/logger.ts';
+import type { AgentMessage } from '../../../shared/src/messages.ts';
 import type { LinkProto } from '../../../shared/src/proto/link-proto.ts';
 import {
   collectorReplyToWire,
@@ -18,6 +19,10 @@ import {
 import type { CollectorReply } from '../../../shared/src/proto/message-codec.ts';
 import { splitFrame } from '../../../shared/src/proto/frame.ts';
 import { validateAgentMessage } from '../../../shared/src/proto/validate-message.ts';
+import type {
+  IdentityMemory,
+  NodeIdentities,
+} from '../../../shared/src/proto/process-identity.ts';
 import type { AcceptedMessage, CommitQueue } from './commit-queue.ts';
 import type { FleetState } from './fleet-state.ts';
 import { TokenBucket } from './rate-limit.ts';
@@ -49,6 +54,8 @@ export interface StreamContext {
   pending: { total: number };
   /** Streams paused because of the total, to resume when it goes down. */
   heldBack: Set<AgentStream>;
+  /** Process identities each node sent in full (`process-identity.ts`). */
+  identities: NodeIdentities;
 }
 
 /** A stream ending status. */
@@ -181,7 +188,19 @@ export class AgentStream {
   }
 
   private check(bytes: Buffer): CheckOutcome {
-    const decoded = decodeAgentMessage(this.ctx.proto, bytes);
+    const identities = this.ctx.identities.of(this.node);
+    const outcome = this.checkDecoded(bytes, identities);
+    if (outcome.kind === 'accepted') {
+      commitIdentities(identities, outcome.accepted.message);
+    } else identities.discard();
+    return outcome;
+  }
+
+  private checkDecoded(
+    bytes: Buffer,
+    identities: IdentityMemory,
+  ): CheckOutcome {
+    const decoded = decodeAgentMessage(this.ctx.proto, bytes, identities);
     if (!decoded.ok) {
       const { field, reason, seq } = decoded.error;
       if (seq === null)
@@ -308,3 +327,12 @@ type CheckOutcome =
   | { kind: 'fatal'; failure: Failure }
   | { kind: 'duplicate' | 'rejected'; seq: number }
   | { kind: 'accepted'; seq: number; accepted: AcceptedMessage };
+
+/** Learns the full process entries of an accepted snapshot message. */
+export function commitIdentities(
+  identities: IdentityMemory,
+  message: AgentMessage,
+): void {
+  if (message.payload.type !== 'snapshot') return identities.discard();
+  identities.commit(Date.parse(message.payload.snapshot.takenAt));
+}

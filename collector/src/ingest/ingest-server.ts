@@ -11,8 +11,9 @@ import type { Logger } from '../../../shared/src/logger.ts';
 import { loadLinkProto } from '../../../shared/src/proto/link-proto.ts';
 import type { LinkProto } from '../../../shared/src/proto/link-proto.ts';
 import { decodeAgentMessage } from '../../../shared/src/proto/message-codec.ts';
+import { NodeIdentities } from '../../../shared/src/proto/process-identity.ts';
 import type { AgentMessage } from '../../../shared/src/messages.ts';
-import { AgentStream } from './agent-stream.ts';
+import { AgentStream, commitIdentities } from './agent-stream.ts';
 import type { LinkCall, StreamContext } from './agent-stream.ts';
 import { CommitQueue } from './commit-queue.ts';
 import type { FleetState } from './fleet-state.ts';
@@ -81,9 +82,10 @@ export async function startIngestServer(
     logger: log,
     fs: deps.fs,
   });
-  await applyUnapplied(journal, proto, deps, log);
+  const identities = new NodeIdentities();
+  await applyUnapplied(journal, proto, identities, deps, log);
 
-  const ctx = createContext(options, deps, proto, journal, log);
+  const ctx = createContext(options, deps, proto, journal, log, identities);
   const server = new Server({
     'grpc.max_receive_message_length': options.maxMessageBytes,
     'grpc.keepalive_time_ms': 30_000,
@@ -119,6 +121,7 @@ function createContext(
   proto: LinkProto,
   journal: IngestJournal,
   log: Logger,
+  identities: NodeIdentities,
 ): StreamContext {
   const accepted = new Map<string, number>();
   const streams = new Map<string, AgentStream>();
@@ -144,6 +147,7 @@ function createContext(
     maxPendingTotal: options.maxPendingTotal ?? 512,
     pending: { total: 0 },
     heldBack: new Set(),
+    identities,
   };
 }
 
@@ -174,13 +178,16 @@ async function acceptStream(
 async function applyUnapplied(
   journal: IngestJournal,
   proto: LinkProto,
+  identities: NodeIdentities,
   deps: IngestDeps,
   log: Logger,
 ): Promise<void> {
   const byNode = new Map<string, AgentMessage[]>();
   for (const record of journal.takeUnapplied()) {
-    const decoded = decodeAgentMessage(proto, record.payload);
+    const memory = identities.of(record.node);
+    const decoded = decodeAgentMessage(proto, record.payload, memory);
     if (!decoded.ok) continue;
+    commitIdentities(memory, decoded.value);
     byNode.set(record.node, [
       ...(byNode.get(record.node) ?? []),
       decoded.value,

@@ -18,6 +18,7 @@ import {
   sliFromWire,
   sliToWire,
 } from './event-codec.ts';
+import type { IdentityElider, IdentityMemory } from './process-identity.ts';
 import { snapshotFromWire, snapshotToWire } from './snapshot-codec.ts';
 import { readSnapshotMessage } from './snapshot-reader.ts';
 import { toSafeInteger, WireProblem } from './wire-values.ts';
@@ -47,12 +48,15 @@ export interface StreamOpen {
   hello: Hello | null;
 }
 
-function payloadToWire(payload: AgentPayload): Wire {
+function payloadToWire(
+  payload: AgentPayload,
+  elider: IdentityElider | null,
+): Wire {
   switch (payload.type) {
     case 'hello':
       return { hello: helloToWire(payload.hello) };
     case 'snapshot':
-      return { snapshot: snapshotToWire(payload.snapshot) };
+      return { snapshot: snapshotToWire(payload.snapshot, elider) };
     case 'sli':
       return { sli: sliToWire(payload.sli) };
     case 'guard':
@@ -62,14 +66,18 @@ function payloadToWire(payload: AgentPayload): Wire {
   }
 }
 
-function payloadFromWire(wire: Wire, proto: LinkProto): AgentPayload {
+function payloadFromWire(
+  wire: Wire,
+  proto: LinkProto,
+  identities: IdentityMemory | null,
+): AgentPayload {
   switch (wire.payload) {
     case 'hello':
       return { type: 'hello', hello: helloFromWire(wire.hello) };
     case 'snapshot':
       return {
         type: 'snapshot',
-        snapshot: snapshotFromWire(wire.snapshot, proto.isoByMs),
+        snapshot: snapshotFromWire(wire.snapshot, proto.isoByMs, identities),
       };
     case 'sli':
       return { type: 'sli', sli: sliFromWire(wire.sli) };
@@ -85,24 +93,31 @@ function payloadFromWire(wire: Wire, proto: LinkProto): AgentPayload {
 /**
  * Encodes one message as `gpuwarden.v1.AgentMessage` bytes. Throws a
  * {@link WireProblem} for values the wire cannot carry (an unparsable ISO
- * time, an unknown enum value): those are bugs of the sender.
+ * time, an unknown enum value): those are bugs of the sender. With an
+ * `elider`, snapshot entries the collector already knows leave their
+ * identity out (`process-identity.ts`); messages must then be encoded in
+ * seq order.
  */
 export function encodeAgentMessage(
   proto: LinkProto,
   message: AgentMessage,
+  elider: IdentityElider | null = null,
 ): Buffer {
-  const wire = agentMessageToWire(message);
+  const wire = agentMessageToWire(message, elider);
   const bytes = proto.types.agentMessage.encode(wire).finish();
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** A message as the object protobufjs encodes; throws WireProblem. */
-export function agentMessageToWire(message: AgentMessage): Wire {
+export function agentMessageToWire(
+  message: AgentMessage,
+  elider: IdentityElider | null = null,
+): Wire {
   return {
     node: message.node,
     seq: message.seq,
     sentAtMs: message.sentAtMs,
-    ...payloadToWire(message.payload),
+    ...payloadToWire(message.payload, elider),
   };
 }
 
@@ -110,20 +125,24 @@ export function agentMessageToWire(message: AgentMessage): Wire {
  * Decodes `gpuwarden.v1.AgentMessage` bytes; problems come back as values.
  * Well-formed snapshot messages take a one-pass reader
  * (`snapshot-reader.ts`); everything else, and every problem, goes
- * through protobufjs.
+ * through protobufjs. `identities` is the sending node's memory of process
+ * identities: entries that left theirs out are filled in from it, and
+ * full entries are staged in it for the caller to commit or discard.
  */
 export function decodeAgentMessage(
   proto: LinkProto,
   bytes: Uint8Array,
+  identities: IdentityMemory | null = null,
 ): Result<AgentMessage, DecodeProblem> {
-  const fast = readSnapshotMessage(bytes, proto);
-  return fast === null ? decodeGeneral(proto, bytes) : ok(fast);
+  const fast = readSnapshotMessage(bytes, proto, identities);
+  return fast === null ? decodeGeneral(proto, bytes, identities) : ok(fast);
 }
 
 /** The general path of {@link decodeAgentMessage}, through protobufjs. */
 export function decodeGeneral(
   proto: LinkProto,
   bytes: Uint8Array,
+  identities: IdentityMemory | null = null,
 ): Result<AgentMessage, DecodeProblem> {
   let wire: Wire;
   let seq: number;
@@ -138,9 +157,10 @@ export function decodeGeneral(
       node: wire.node,
       seq,
       sentAtMs: toSafeInteger(wire.sentAtMs, 'sentAtMs'),
-      payload: payloadFromWire(wire, proto),
+      payload: payloadFromWire(wire, proto, identities),
     });
   } catch (error) {
+    identities?.discard();
     return err(toProblem(error, seq));
   }
 }

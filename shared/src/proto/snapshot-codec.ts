@@ -13,6 +13,8 @@ import type {
   SampleSource,
   Snapshot,
 } from '../snapshot.ts';
+import { hasStart, IDENTITY_FIELDS } from './process-identity.ts';
+import type { IdentityElider, IdentityMemory } from './process-identity.ts';
 import {
   enumTable,
   isoToMs,
@@ -21,6 +23,7 @@ import {
   optional,
   toSafeInteger,
   optionalInt,
+  WireProblem,
 } from './wire-values.ts';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- wire objects are
@@ -51,14 +54,22 @@ const NUMBER_EXTRAS = ['uid', 'ppid', 'oomScoreAdj'] as const;
 const EXTRAS = [...PLAIN_EXTRAS, ...NUMBER_EXTRAS];
 const EXTRA_SET = new Set<string>(EXTRAS);
 
-/** A snapshot as the object protobufjs encodes. */
-export function snapshotToWire(snapshot: Snapshot): Wire {
+/**
+ * A snapshot as the object protobufjs encodes. With an `elider`, process
+ * entries whose identity the collector already has leave it out
+ * (`process-identity.ts`).
+ */
+export function snapshotToWire(
+  snapshot: Snapshot,
+  elider: IdentityElider | null = null,
+): Wire {
+  const omit = elider?.elide(snapshot) ?? null;
   return {
     node: snapshot.node,
     takenAtMs: isoToMs(snapshot.takenAt, 'snapshot.takenAt'),
     source: sources.toWire(snapshot.source),
     driverVersion: snapshot.driverVersion,
-    gpus: snapshot.gpus.map(gpuToWire),
+    gpus: snapshot.gpus.map((gpu) => gpuToWire(gpu, omit)),
     problems: snapshot.problems.map((problem) => ({
       gpuUuid: problem.gpuUuid ?? null,
       kind: problem.kind,
@@ -67,7 +78,7 @@ export function snapshotToWire(snapshot: Snapshot): Wire {
   };
 }
 
-function gpuToWire(gpu: GpuSnapshot): Wire {
+function gpuToWire(gpu: GpuSnapshot, omit: Set<GpuProcess> | null): Wire {
   return {
     index: gpu.index,
     uuid: gpu.uuid,
@@ -82,11 +93,13 @@ function gpuToWire(gpu: GpuSnapshot): Wire {
     temperatureC: gpu.temperatureC,
     powerWatts: gpu.powerWatts,
     migEnabled: gpu.migEnabled,
-    processes: gpu.processes.map(processToWire),
+    processes: gpu.processes.map((process) =>
+      processToWire(process, omit?.has(process) ?? false),
+    ),
   };
 }
 
-function processToWire(process: GpuProcess): Wire {
+function processToWire(process: GpuProcess, omitIdentity: boolean): Wire {
   const wire: Wire = {
     pid: process.pid,
     name: process.name,
@@ -103,20 +116,30 @@ function processToWire(process: GpuProcess): Wire {
   for (const key of EXTRAS) {
     wire[key] = process[key] ?? null;
   }
+  if (omitIdentity) {
+    for (const key of IDENTITY_FIELDS) wire[key] = null;
+    wire.identityAsBefore = true;
+  }
   return wire;
 }
 
-/** A decoded wire snapshot as a {@link Snapshot}; throws WireProblem. */
+/**
+ * A decoded wire snapshot as a {@link Snapshot}; throws WireProblem.
+ * Entries that left their identity out take it from `identities` (null
+ * fields when it has none); full entries are staged there.
+ */
 export function snapshotFromWire(
   wire: Wire,
   isoByMs: Map<number, string> = new Map(),
+  identities: IdentityMemory | null = null,
 ): Snapshot {
+  const memo = { isoByMs, identities };
   return {
     node: wire.node,
     takenAt: msToIso(toSafeInteger(wire.takenAtMs, 'takenAtMs'), 'takenAt'),
     source: sources.fromWire(wire.source, 'snapshot.source'),
     driverVersion: optional(wire, 'driverVersion'),
-    gpus: wire.gpus.map((gpu: Wire) => gpuFromWire(gpu, isoByMs)),
+    gpus: wire.gpus.map((gpu: Wire) => gpuFromWire(gpu, memo)),
     problems: wire.problems.map(problemFromWire),
   };
 }
@@ -127,7 +150,12 @@ function problemFromWire(wire: Wire): SampleProblem {
   return problem;
 }
 
-function gpuFromWire(wire: Wire, isoByMs: Map<number, string>): GpuSnapshot {
+interface DecodeMemo {
+  isoByMs: Map<number, string>;
+  identities: IdentityMemory | null;
+}
+
+function gpuFromWire(wire: Wire, memo: DecodeMemo): GpuSnapshot {
   return {
     index: wire.index,
     uuid: wire.uuid,
@@ -146,11 +174,11 @@ function gpuFromWire(wire: Wire, isoByMs: Map<number, string>): GpuSnapshot {
     temperatureC: optional(wire, 'temperatureC'),
     powerWatts: optional(wire, 'powerWatts'),
     migEnabled: optional(wire, 'migEnabled'),
-    processes: wire.processes.map((p: Wire) => processFromWire(p, isoByMs)),
+    processes: wire.processes.map((p: Wire) => processFromWire(p, memo)),
   };
 }
 
-function processFromWire(wire: Wire, isoByMs: Map<number, string>): GpuProcess {
+function processFromWire(wire: Wire, memo: DecodeMemo): GpuProcess {
   const startedAtMs = optionalInt(wire, 'startedAtMs');
   const process: GpuProcess = {
     pid: wire.pid,
@@ -162,7 +190,7 @@ function processFromWire(wire: Wire, isoByMs: Map<number, string>): GpuProcess {
     startedAt:
       startedAtMs === null
         ? null
-        : msToIsoMemo(startedAtMs, 'startedAt', isoByMs),
+        : msToIsoMemo(startedAtMs, 'startedAt', memo.isoByMs),
   };
   for (const key of Object.keys(wire)) {
     if (key === 'startTimeTicks') {
@@ -171,5 +199,22 @@ function processFromWire(wire: Wire, isoByMs: Map<number, string>): GpuProcess {
       (process as unknown as Record<string, unknown>)[key] = wire[key];
     }
   }
+  if (wire.identityAsBefore === true) {
+    for (const key of IDENTITY_FIELDS) {
+      if (Object.hasOwn(wire, key)) {
+        throw new WireProblem(
+          `process.${key}`,
+          'must be absent when identityAsBefore is set',
+        );
+      }
+    }
+    if (!hasStart(process)) {
+      throw new WireProblem(
+        'process.identityAsBefore',
+        'needs startedAtMs or startTimeTicks',
+      );
+    }
+    memo.identities?.fill(process);
+  } else memo.identities?.stage(process);
   return process;
 }

@@ -20,6 +20,8 @@ import type {
   Snapshot,
 } from '../snapshot.ts';
 import type { StringTable } from './string-table.ts';
+import type { IdentityMemory } from './process-identity.ts';
+import { hasStart } from './process-identity.ts';
 import { unknownGpu } from '../snapshot.ts';
 import { msToIso, msToIsoMemo } from './wire-values.ts';
 import {
@@ -49,22 +51,31 @@ const MESSAGE_FIELDS = new Set([1, 2, 3, 10, 11, 12, 13, 14]);
 export function readSnapshotMessage(
   bytes: Uint8Array,
   memo: { isoByMs: Map<number, string>; strings: StringTable },
+  identities: IdentityMemory | null = null,
 ): AgentMessage | null {
   if (!Buffer.isBuffer(bytes)) return null;
   try {
     const cursor = new WireCursor(bytes, memo.strings);
-    return readMessage(cursor, bytes.length, memo.isoByMs);
+    return readMessage(cursor, bytes.length, {
+      isoByMs: memo.isoByMs,
+      identities,
+    });
   } catch (error) {
-    if (error instanceof NotFast) return null;
+    if (error instanceof NotFast) {
+      identities?.discard();
+      return null;
+    }
     throw error;
   }
 }
 
-function readMessage(
-  c: WireCursor,
-  end: number,
-  isoByMs: Map<number, string>,
-): AgentMessage {
+/** What decoding a message reads besides its bytes. */
+interface ReadMemo {
+  isoByMs: Map<number, string>;
+  identities: IdentityMemory | null;
+}
+
+function readMessage(c: WireCursor, end: number, memo: ReadMemo): AgentMessage {
   let node = '';
   let seq = 0;
   let sentAtMs = 0;
@@ -75,7 +86,7 @@ function readMessage(
     else if (t === tag(2, VARINT)) seq = c.uint49(end);
     else if (t === tag(3, VARINT)) sentAtMs = c.uint49(end);
     else if (t === tag(11, LENGTH_DELIMITED) && snapshot === null) {
-      snapshot = readSnapshot(c, c.delimited(end), isoByMs);
+      snapshot = readSnapshot(c, c.delimited(end), memo);
     } else skipOther(c, t, end, MESSAGE_FIELDS.has(t >>> 3));
   }
   if (snapshot === null) throw new NotFast();
@@ -90,11 +101,7 @@ function skipOther(c: WireCursor, t: number, end: number, known: boolean) {
 
 const SNAPSHOT_FIELDS = new Set([1, 2, 3, 4, 5, 6]);
 
-function readSnapshot(
-  c: WireCursor,
-  end: number,
-  isoByMs: Map<number, string>,
-): Snapshot {
+function readSnapshot(c: WireCursor, end: number, memo: ReadMemo): Snapshot {
   let node = '';
   let takenAtMs = 0;
   let source = 0;
@@ -104,7 +111,7 @@ function readSnapshot(
   while (c.pos < end) {
     const t = c.uint32(end);
     if (t === tag(5, LENGTH_DELIMITED)) {
-      gpus.push(readGpu(c, c.delimited(end), isoByMs));
+      gpus.push(readGpu(c, c.delimited(end), memo));
     } else if (t === tag(1, LENGTH_DELIMITED)) node = c.string(end);
     else if (t === tag(2, VARINT)) takenAtMs = c.uint49(end);
     else if (t === tag(3, VARINT)) source = c.uint32(end);
@@ -145,13 +152,9 @@ function readProblem(c: WireCursor, end: number): SampleProblem {
   return problem;
 }
 
-function readGpu(
-  c: WireCursor,
-  end: number,
-  isoByMs: Map<number, string>,
-): GpuSnapshot {
+function readGpu(c: WireCursor, end: number, memo: ReadMemo): GpuSnapshot {
   const gpu = unknownGpu(0, '');
-  while (c.pos < end) readGpuField(c, c.uint32(end), end, gpu, isoByMs);
+  while (c.pos < end) readGpuField(c, c.uint32(end), end, gpu, memo);
   return gpu;
 }
 
@@ -160,11 +163,11 @@ function readGpuField(
   t: number,
   end: number,
   gpu: GpuSnapshot,
-  isoByMs: Map<number, string>,
+  memo: ReadMemo,
 ): void {
   switch (t) {
     case tag(14, LENGTH_DELIMITED):
-      gpu.processes.push(readProcess(c, c.delimited(end), isoByMs));
+      gpu.processes.push(readProcess(c, c.delimited(end), memo));
       return;
     case tag(1, VARINT):
       gpu.index = c.uint32(end);
@@ -213,11 +216,7 @@ function readGpuField(
 /** Process fields that are extras, copied in the order they arrive. */
 type Extras = Record<string, string | number | boolean>;
 
-function readProcess(
-  c: WireCursor,
-  end: number,
-  isoByMs: Map<number, string>,
-): GpuProcess {
+function readProcess(c: WireCursor, end: number, memo: ReadMemo): GpuProcess {
   const process: GpuProcess = {
     pid: 0,
     name: null,
@@ -229,62 +228,71 @@ function readProcess(
   };
   let type = 0;
   let startedAtMs: number | null = null;
+  let asBefore = false;
+  let identityFields = 0;
   while (c.pos < end) {
     const t = c.uint32(end);
     if (t === tag(3, VARINT)) type = c.uint32(end);
     else if (t === tag(7, VARINT)) startedAtMs = c.uint49(end);
-    else readProcessField(c, t, end, process);
+    else if (t === tag(21, VARINT)) asBefore = c.bool(end);
+    else if (readProcessField(c, t, end, process)) identityFields += 1;
   }
   process.type = enumValue(PROCESS_TYPES, type);
   if (startedAtMs !== null) {
-    process.startedAt = msToIsoMemo(startedAtMs, 'startedAt', isoByMs);
+    process.startedAt = msToIsoMemo(startedAtMs, 'startedAt', memo.isoByMs);
   }
+  if (!asBefore) memo.identities?.stage(process);
+  // A malformed entry (identity fields present, or no start to match on)
+  // is left to the general path, which reports it.
+  else if (identityFields > 0 || !hasStart(process)) throw new NotFast();
+  else memo.identities?.fill(process);
   return process;
 }
 
+/** Reads one process field; true when it is an identity field. */
 function readProcessField(
   c: WireCursor,
   t: number,
   end: number,
   process: GpuProcess,
-): void {
+): boolean {
   const extras = process as unknown as Extras;
   switch (t) {
     case tag(1, VARINT):
       process.pid = c.uint32(end);
-      return;
+      return false;
     case tag(2, LENGTH_DELIMITED):
       process.name = c.string(end);
-      return;
+      return true;
     case tag(4, VARINT):
       process.usedBytes = c.uint49(end);
-      return;
+      return false;
     case tag(5, LENGTH_DELIMITED):
       process.user = c.string(end);
-      return;
+      return true;
     case tag(6, LENGTH_DELIMITED):
       process.command = c.string(end);
-      return;
+      return true;
     case tag(10, VARINT):
       extras.uid = c.uint32(end);
-      return;
+      return true;
     case tag(11, VARINT):
       extras.ppid = c.uint32(end);
-      return;
+      return false;
     case tag(16, VARINT):
       extras.startTimeTicks = c.uint49(end);
-      return;
+      return false;
     case tag(18, VARINT):
       extras.oomScoreAdj = c.sint32(end);
-      return;
+      return false;
     case tag(19, VARINT):
       extras.resolved = c.bool(end);
-      return;
+      return false;
     case tag(20, VARINT):
       extras.protected = c.bool(end);
-      return;
+      return false;
     default:
-      readProcessText(c, t, end, extras);
+      return readProcessText(c, t, end, extras);
   }
 }
 
@@ -297,8 +305,20 @@ const TEXT_EXTRAS = new Map([
   [17, 'exe'],
 ]);
 
-function readProcessText(c: WireCursor, t: number, end: number, x: Extras) {
+/** The text extras that are identity fields. */
+const TEXT_IDENTITY = new Set(['unit', 'cgroup', 'container', 'exe']);
+
+function readProcessText(
+  c: WireCursor,
+  t: number,
+  end: number,
+  x: Extras,
+): boolean {
   const key = TEXT_EXTRAS.get(t >>> 3);
-  if (key !== undefined && (t & 7) === LENGTH_DELIMITED) x[key] = c.string(end);
-  else skipOther(c, t, end, t >>> 3 <= 20);
+  if (key === undefined || (t & 7) !== LENGTH_DELIMITED) {
+    skipOther(c, t, end, t >>> 3 <= 21);
+    return false;
+  }
+  x[key] = c.string(end);
+  return TEXT_IDENTITY.has(key);
 }
