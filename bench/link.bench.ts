@@ -26,6 +26,9 @@ interface Figures {
   agents: number;
   perSecond: number;
   cpuMicrosPerMessage: number;
+  loadCpuMicrosPerMessage: number;
+  /** Share of the time the collector's event loop was busy. */
+  loopBusy: number;
   p50Ms: number | null;
   p99Ms: number | null;
   rssPeakMiB: number;
@@ -76,6 +79,7 @@ async function measure(agents: number): Promise<Figures> {
   await new Promise((resolve) => setTimeout(resolve, WARMUP_MS));
   const startApplied = applied;
   const startCpu = process.cpuUsage();
+  const startLoop = performance.eventLoopUtilization();
   let rssPeak = 0;
   const sampler = setInterval(
     () => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)),
@@ -83,11 +87,14 @@ async function measure(agents: number): Promise<Figures> {
   );
   await new Promise((resolve) => setTimeout(resolve, MEASURE_MS));
   const cpu = process.cpuUsage(startCpu);
+  const loop = performance.eventLoopUtilization(startLoop);
   const count = applied - startApplied;
   clearInterval(sampler);
   const result = JSON.parse(
     (await load.waitForLine(/^RESULT /, 30_000)).slice(7),
-  ) as Pick<Figures, 'p50Ms' | 'p99Ms' | 'fullBytes' | 'steadyBytes'>;
+  ) as Pick<Figures, 'p50Ms' | 'p99Ms' | 'fullBytes' | 'steadyBytes'> & {
+    loadCpuMicros: number;
+  };
   await killChild(load.child, 'SIGKILL');
   await server.close();
   rmSync(dir, { recursive: true, force: true });
@@ -95,6 +102,8 @@ async function measure(agents: number): Promise<Figures> {
     agents,
     perSecond: (count * 1000) / MEASURE_MS,
     cpuMicrosPerMessage: (cpu.user + cpu.system) / Math.max(1, count),
+    loadCpuMicrosPerMessage: result.loadCpuMicros / Math.max(1, count),
+    loopBusy: loop.utilization,
     p50Ms: result.p50Ms,
     p99Ms: result.p99Ms,
     rssPeakMiB: rssPeak / 2 ** 20,
@@ -103,19 +112,32 @@ async function measure(agents: number): Promise<Figures> {
   };
 }
 
-/** Runs the three loads and prints measured against the aim. */
+/** Agent counts to run: 1, 50, 500, or `GPUWARDEN_BENCH_AGENTS=50,500`. */
+function agentCounts(): number[] {
+  const given = process.env.GPUWARDEN_BENCH_AGENTS;
+  if (given === undefined) return [1, 50, 500];
+  const counts = given.split(',').map(Number);
+  if (counts.some((n) => !Number.isInteger(n) || n < 1 || n > 2000)) {
+    throw new Error(
+      `GPUWARDEN_BENCH_AGENTS=${given} is not a list of agent counts (1-2000), e.g. 1,50,500`,
+    );
+  }
+  return counts;
+}
+
+/** Runs the loads and prints measured against the aim. */
 export default async function linkBench(): Promise<void> {
   console.log(
     `8 GPU x 16 process snapshots, journal fsync per group, ${WARMUP_MS} ms warm-up, ${MEASURE_MS} ms measured; aim >= ${AIM_PER_SECOND} snapshots/s acked in total`,
   );
-  for (const agents of [1, 50, 500]) {
+  for (const agents of agentCounts()) {
     const f = await measure(agents);
     const verdict =
       f.perSecond >= AIM_PER_SECOND
         ? 'meets aim'
         : `${((f.perSecond / AIM_PER_SECOND) * 100).toFixed(0)}% of aim`;
     console.log(
-      `${String(agents).padStart(3)} agents: ${f.perSecond.toFixed(0)} snapshots/s acked (${verdict}), collector CPU ${f.cpuMicrosPerMessage.toFixed(1)} µs/msg, send-to-ack p50 ${f.p50Ms?.toFixed(1)} ms p99 ${f.p99Ms?.toFixed(1)} ms, collector RSS peak ${f.rssPeakMiB.toFixed(0)} MiB, ${f.steadyBytes} B/msg (${f.fullBytes} B with identities, 1 in 60)`,
+      `${String(agents).padStart(3)} agents: ${f.perSecond.toFixed(0)} snapshots/s acked (${verdict}), collector CPU ${f.cpuMicrosPerMessage.toFixed(1)} µs/msg (load generator ${f.loadCpuMicrosPerMessage.toFixed(1)}), event loop ${(f.loopBusy * 100).toFixed(0)}% busy, send-to-ack p50 ${f.p50Ms?.toFixed(1)} ms p99 ${f.p99Ms?.toFixed(1)} ms, collector RSS peak ${f.rssPeakMiB.toFixed(0)} MiB, ${f.steadyBytes} B/msg (${f.fullBytes} B with identities, 1 in 60)`,
     );
   }
 }

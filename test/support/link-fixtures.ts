@@ -9,7 +9,10 @@ import type { GpuProcess, Snapshot } from '../../shared/src/snapshot.ts';
 
 const TAKEN_AT = '2026-02-28T14:00:00.000Z';
 
-/** A realistic snapshot: H100-like GPUs, Python workers with command lines. */
+/**
+ * A realistic snapshot: H100-like GPUs, Python workers with everything the
+ * agent's sampler reports about a process it resolved in /proc.
+ */
 export function sampleSnapshot(
   node: string,
   gpus = 8,
@@ -52,6 +55,15 @@ function sampleProcess(n: number): GpuProcess {
     user: 'svc-infer',
     command: `python3 serve.py --shard ${n % 16}`,
     startedAt: '2026-02-28T09:12:45.000Z',
+    uid: 1001,
+    ppid: 40990,
+    unit: 'infer.service',
+    cgroup: '/system.slice/infer.service',
+    state: 'S',
+    startTimeTicks: 183_467_200 + n,
+    exe: '/usr/bin/python3.11',
+    oomScoreAdj: 0,
+    resolved: true,
   };
 }
 

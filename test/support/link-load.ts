@@ -12,7 +12,8 @@
  * once per agent and only the message header (node, seq, time) per
  * message, as a real agent encodes each snapshot once on its own host.
  * Prints one `RESULT {json}` line: messages acked, p50/p99 send-to-ack
- * latency of messages sent in the measurement window, and the sizes.
+ * latency of messages sent in the measurement window, this process's CPU
+ * time in that window, and the sizes.
  */
 import { readFileSync } from 'node:fs';
 import { Client, credentials, Metadata } from '@grpc/grpc-js';
@@ -152,6 +153,13 @@ function runAgent(node: string, token: string): void {
 }
 
 for (const { node, token } of agents) runAgent(node, token);
+let cpuAtStart = process.cpuUsage();
+let loadCpuMicros = 0;
+setTimeout(() => (cpuAtStart = process.cpuUsage()), warmupMs);
+setTimeout(() => {
+  const used = process.cpuUsage(cpuAtStart);
+  loadCpuMicros = used.user + used.system;
+}, warmupMs + measureMs);
 setTimeout(
   () => {
     latenciesMs.sort((a, b) => a - b);
@@ -160,7 +168,7 @@ setTimeout(
         Math.min(latenciesMs.length - 1, Math.floor(q * latenciesMs.length))
       ] ?? null;
     console.log(
-      `RESULT ${JSON.stringify({ ackedInWindow, p50Ms: at(0.5), p99Ms: at(0.99), fullBytes: snapshotFields('x').full.length, steadyBytes: snapshotFields('x').steady.length })}`,
+      `RESULT ${JSON.stringify({ ackedInWindow, loadCpuMicros, p50Ms: at(0.5), p99Ms: at(0.99), fullBytes: snapshotFields('x').full.length, steadyBytes: snapshotFields('x').steady.length })}`,
     );
     process.exit(0);
   },

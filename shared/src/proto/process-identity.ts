@@ -1,7 +1,7 @@
 /**
  * Process identities sent once, not every second (pure).
  *
- * A process's name, user, command line and the like are most of a
+ * A process's name, user, command line, cgroup and the like are most of a
  * snapshot's bytes and rarely change, yet a snapshot goes out every
  * second. So the agent sends a process entry with those fields only when
  * the collector has not had them from it lately, and marks the other
@@ -30,6 +30,10 @@ export const IDENTITY_FIELDS = [
   'unit',
   'cgroup',
   'container',
+  'ppid',
+  'oomScoreAdj',
+  'resolved',
+  'protected',
 ] as const;
 
 /** One of {@link IDENTITY_FIELDS}. */
@@ -160,8 +164,16 @@ export class IdentityElider {
  * entries, in two generations of {@link IDENTITY_GENERATION_MS}. Decoding
  * a message recalls (read only) and stages its full entries; the caller
  * commits them once the message is accepted, or discards them.
+ *
+ * It also keeps the objects decoded from the node's last entries that left
+ * their identity out, so that an entry identical to the one at the same
+ * place in the previous snapshot (the steady case: same pid, type, VRAM,
+ * state) yields that same object instead of a new one. Snapshots of a
+ * node may therefore share process objects; they are read-only.
  */
 export class IdentityMemory {
+  private readonly entries: (CachedEntry | undefined)[][] = [];
+  private filledFrom: Known | null = null;
   private current = new Map<number, Known>();
   private previous = new Map<number, Known>();
   private generationStartMs: number | null = null;
@@ -178,12 +190,53 @@ export class IdentityMemory {
    */
   fill(process: GpuProcess): void {
     const found = this.find(process);
-    if (found === null) return;
-    process.name = found.identity.name;
-    process.user = found.identity.user;
-    process.command = found.identity.command;
-    const target = process as unknown as Record<string, unknown>;
-    for (const [field, value] of found.extras) target[field] = value;
+    if (found !== null) fillFrom(process, found);
+    this.filledFrom = found;
+  }
+
+  /**
+   * The process object decoded from the entry at this place of the node's
+   * last snapshot (GPU `gpu`, process `slot`) when the entry now has the
+   * same bytes and its identity is still the one filled in then: decoding
+   * it again would give an equal object. Null otherwise.
+   */
+  reusable(
+    bytes: Buffer,
+    start: number,
+    end: number,
+    gpu: number,
+    slot: number,
+  ): GpuProcess | null {
+    const cached = this.entries[gpu]?.[slot];
+    if (cached === undefined || cached.bytes.length !== end - start) {
+      return null;
+    }
+    const old = cached.bytes;
+    for (let i = 0; i < old.length; i += 1) {
+      if (old[i] !== bytes[start + i]) return null;
+    }
+    return this.find(cached.process) === cached.known ? cached.process : null;
+  }
+
+  /**
+   * Keeps a process just decoded by {@link fill} from `bytes[start, end)`
+   * for {@link reusable}.
+   */
+  remember(
+    bytes: Buffer,
+    start: number,
+    end: number,
+    gpu: number,
+    slot: number,
+    process: GpuProcess,
+  ): void {
+    if (gpu >= MAX_REUSED_GPUS || slot >= MAX_REUSED_PER_GPU) return;
+    const row = (this.entries[gpu] ??= []);
+    row[slot] = {
+      bytes: Buffer.from(bytes.subarray(start, end)),
+      process,
+      known: this.filledFrom,
+    };
   }
 
   private find(process: GpuProcess): Known | null {
@@ -227,6 +280,26 @@ export class IdentityMemory {
     this.generationStartMs = atMs;
   }
 }
+
+function fillFrom(process: GpuProcess, found: Known): void {
+  process.name = found.identity.name;
+  process.user = found.identity.user;
+  process.command = found.identity.command;
+  const target = process as unknown as Record<string, unknown>;
+  for (const [field, value] of found.extras) target[field] = value;
+}
+
+/** A decoded entry that left its identity out, kept for reuse. */
+interface CachedEntry {
+  bytes: Buffer;
+  process: GpuProcess;
+  /** The identity filled in, or null when none was known. */
+  known: Known | null;
+}
+
+/** Places of a snapshot whose entries are kept for reuse. */
+const MAX_REUSED_GPUS = 64;
+const MAX_REUSED_PER_GPU = 1024;
 
 /** The collector's identity memories, one per node. */
 export class NodeIdentities {

@@ -111,7 +111,7 @@ function readSnapshot(c: WireCursor, end: number, memo: ReadMemo): Snapshot {
   while (c.pos < end) {
     const t = c.uint32(end);
     if (t === tag(5, LENGTH_DELIMITED)) {
-      gpus.push(readGpu(c, c.delimited(end), memo));
+      gpus.push(readGpu(c, c.delimited(end), memo, gpus.length));
     } else if (t === tag(1, LENGTH_DELIMITED)) node = c.string(end);
     else if (t === tag(2, VARINT)) takenAtMs = c.uint49(end);
     else if (t === tag(3, VARINT)) source = c.uint32(end);
@@ -152,9 +152,14 @@ function readProblem(c: WireCursor, end: number): SampleProblem {
   return problem;
 }
 
-function readGpu(c: WireCursor, end: number, memo: ReadMemo): GpuSnapshot {
+function readGpu(
+  c: WireCursor,
+  end: number,
+  memo: ReadMemo,
+  place: number,
+): GpuSnapshot {
   const gpu = unknownGpu(0, '');
-  while (c.pos < end) readGpuField(c, c.uint32(end), end, gpu, memo);
+  while (c.pos < end) readGpuField(c, c.uint32(end), end, gpu, memo, place);
   return gpu;
 }
 
@@ -164,10 +169,13 @@ function readGpuField(
   end: number,
   gpu: GpuSnapshot,
   memo: ReadMemo,
+  place: number,
 ): void {
   switch (t) {
     case tag(14, LENGTH_DELIMITED):
-      gpu.processes.push(readProcess(c, c.delimited(end), memo));
+      gpu.processes.push(
+        readProcess(c, c.delimited(end), memo, place, gpu.processes.length),
+      );
       return;
     case tag(1, VARINT):
       gpu.index = c.uint32(end);
@@ -216,7 +224,20 @@ function readGpuField(
 /** Process fields that are extras, copied in the order they arrive. */
 type Extras = Record<string, string | number | boolean>;
 
-function readProcess(c: WireCursor, end: number, memo: ReadMemo): GpuProcess {
+function readProcess(
+  c: WireCursor,
+  end: number,
+  memo: ReadMemo,
+  gpuPlace: number,
+  slot: number,
+): GpuProcess {
+  const start = c.pos;
+  const identities = memo.identities;
+  const same = identities?.reusable(c.buf, start, end, gpuPlace, slot);
+  if (same) {
+    c.pos = end;
+    return same;
+  }
   const process: GpuProcess = {
     pid: 0,
     name: null,
@@ -245,7 +266,10 @@ function readProcess(c: WireCursor, end: number, memo: ReadMemo): GpuProcess {
   // A malformed entry (identity fields present, or no start to match on)
   // is left to the general path, which reports it.
   else if (identityFields > 0 || !hasStart(process)) throw new NotFast();
-  else memo.identities?.fill(process);
+  else if (identities !== null) {
+    identities.fill(process);
+    identities.remember(c.buf, start, end, gpuPlace, slot, process);
+  }
   return process;
 }
 
@@ -278,19 +302,19 @@ function readProcessField(
       return true;
     case tag(11, VARINT):
       extras.ppid = c.uint32(end);
-      return false;
+      return true;
     case tag(16, VARINT):
       extras.startTimeTicks = c.uint49(end);
       return false;
     case tag(18, VARINT):
       extras.oomScoreAdj = c.sint32(end);
-      return false;
+      return true;
     case tag(19, VARINT):
       extras.resolved = c.bool(end);
-      return false;
+      return true;
     case tag(20, VARINT):
       extras.protected = c.bool(end);
-      return false;
+      return true;
     default:
       return readProcessText(c, t, end, extras);
   }

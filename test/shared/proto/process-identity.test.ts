@@ -76,7 +76,10 @@ describe('IdentityElider', () => {
 
   it('never leaves out the identity of a process without a start', () => {
     const elider = new IdentityElider();
-    const noStart = (p: GpuProcess) => (p.startedAt = null);
+    const noStart = (p: GpuProcess) => {
+      p.startedAt = null;
+      p.startTimeTicks = null;
+    };
     elider.elide(snapshotAt(T0, noStart));
     const next = snapshotAt(T0 + 1000, noStart);
     expect(omittedPids(elider, next)).to.not.include(
@@ -209,6 +212,36 @@ describe('snapshots with identities left out, on the wire', () => {
       });
     });
     expect(results[1]!.bytes.length).to.be.below(results[0]!.bytes.length);
+  });
+
+  it('reuses an unchanged process object, never a stale one', () => {
+    const v2 = (p: GpuProcess) => (p.command = 'python3 serve.py --v2');
+    const results = roundTrip(
+      [
+        snapshotAt(T0),
+        snapshotAt(T0 + 1000),
+        snapshotAt(T0 + 2000),
+        // The command changes: sent in full once, then left out again
+        // with the very bytes of the entries before the change.
+        snapshotAt(T0 + 3000, v2),
+        snapshotAt(T0 + 4000, v2),
+        snapshotAt(T0 + 5000, (p) => {
+          v2(p);
+          p.usedBytes = 1;
+        }),
+      ],
+      new IdentityMemory(),
+    );
+    const process = (i: number, slot: number) => {
+      const payload = results[i]!.decoded.payload;
+      if (payload.type !== 'snapshot') throw new Error('not a snapshot');
+      return payload.snapshot.gpus[0]!.processes[slot]!;
+    };
+    expect(process(2, 0)).to.equal(process(1, 0));
+    expect(process(4, 0)).to.not.equal(process(2, 0));
+    expect(process(4, 0).command).to.equal('python3 serve.py --v2');
+    expect(process(5, 0).usedBytes).to.equal(1);
+    expect(process(5, 1)).to.equal(process(1, 1));
   });
 
   it('leaves identities unknown (null) when the collector has none', () => {
