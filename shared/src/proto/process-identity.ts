@@ -51,36 +51,40 @@ export const IDENTITY_GENERATION_MS = 2 * IDENTITY_REFRESH_MS;
 /** Most identities the collector keeps per node and generation. */
 export const MAX_IDENTITIES_PER_GENERATION = 65_536;
 
-/** The extras of an identity (`uid`, `exe`, …) that are present. */
-type PresentExtras = readonly (readonly [IdentityField, unknown])[];
-
-/** What makes a process the same one: pid plus its start. */
+/** What makes a process the same one (pid plus its start), and its identity. */
 interface Known {
   startedAt: string | null;
   startTimeTicks: number | null;
-  identity: ProcessIdentity;
-  /** The optional fields of `identity` that are present, for filling in. */
-  extras: PresentExtras;
+  name: string | null;
+  user: string | null;
+  command: string | null;
+  /** The other identity fields that are present, for filling in. */
+  extras: [IdentityField, unknown][];
   /** Snapshot time of the full entry, ms. */
   sentAtMs: number;
-}
-
-function known(process: GpuProcess, atMs: number): Known {
-  const identity = identityOf(process);
-  return {
-    startedAt: process.startedAt,
-    startTimeTicks: process.startTimeTicks ?? null,
-    identity,
-    extras: IDENTITY_EXTRAS.flatMap((field) =>
-      identity[field] === undefined ? [] : [[field, identity[field]] as const],
-    ),
-    sentAtMs: atMs,
-  };
 }
 
 const IDENTITY_EXTRAS = IDENTITY_FIELDS.filter(
   (field) => field !== 'name' && field !== 'user' && field !== 'command',
 );
+
+function known(process: GpuProcess, atMs: number): Known {
+  const source = process as unknown as Record<string, unknown>;
+  const extras: [IdentityField, unknown][] = [];
+  for (const field of IDENTITY_EXTRAS) {
+    const value = source[field];
+    if (value !== undefined) extras.push([field, value]);
+  }
+  return {
+    startedAt: process.startedAt,
+    startTimeTicks: process.startTimeTicks ?? null,
+    name: process.name,
+    user: process.user,
+    command: process.command,
+    extras,
+    sentAtMs: atMs,
+  };
+}
 
 /** True when a process carries a start to tell a reused pid apart. */
 export function hasStart(process: GpuProcess): boolean {
@@ -96,25 +100,31 @@ function sameStart(known: Known, process: GpuProcess): boolean {
   );
 }
 
-/** The identity fields of a process (absent extras stay absent). */
-export function identityOf(process: GpuProcess): ProcessIdentity {
+/** The identity fields as the process had them (absent extras stay absent). */
+function identityFrom(known: Known): ProcessIdentity {
   const identity: ProcessIdentity = {
-    name: process.name,
-    user: process.user,
-    command: process.command,
+    name: known.name,
+    user: known.user,
+    command: known.command,
   };
-  for (const field of IDENTITY_FIELDS) {
-    if (process[field] !== undefined) {
-      (identity as Record<string, unknown>)[field] = process[field];
-    }
-  }
+  fillFrom(identity as GpuProcess, known);
   return identity;
 }
 
-function sameIdentity(a: ProcessIdentity, b: GpuProcess): boolean {
-  return IDENTITY_FIELDS.every(
-    (field) => (a[field] ?? null) === (b[field] ?? null),
-  );
+/** True when `process` has the identity `known` holds (null = absent). */
+function sameIdentity(known: Known, process: GpuProcess): boolean {
+  if (
+    known.name !== process.name ||
+    known.user !== process.user ||
+    known.command !== process.command
+  ) {
+    return false;
+  }
+  const source = process as unknown as Record<string, unknown>;
+  return IDENTITY_EXTRAS.every((field) => {
+    const held = known.extras.find(([f]) => f === field)?.[1];
+    return (held ?? null) === (source[field] ?? null);
+  });
 }
 
 /**
@@ -145,7 +155,7 @@ export class IdentityElider {
         const fresh =
           last !== undefined &&
           sameStart(last, process) &&
-          sameIdentity(last.identity, process) &&
+          sameIdentity(last, process) &&
           atMs >= last.sentAtMs &&
           atMs - last.sentAtMs < IDENTITY_REFRESH_MS;
         if (fresh) {
@@ -173,6 +183,7 @@ export class IdentityElider {
  */
 export class IdentityMemory {
   private readonly entries: (CachedEntry | undefined)[][] = [];
+  private readonly lists: (CachedList | undefined)[] = [];
   private filledFrom: Known | null = null;
   private current = new Map<number, Known>();
   private previous = new Map<number, Known>();
@@ -181,7 +192,8 @@ export class IdentityMemory {
 
   /** The identity of a process entry that left it out; null if unknown. */
   recall(process: GpuProcess): ProcessIdentity | null {
-    return this.find(process)?.identity ?? null;
+    const found = this.find(process);
+    return found === null ? null : identityFrom(found);
   }
 
   /**
@@ -216,6 +228,54 @@ export class IdentityMemory {
       if (old[i] !== bytes[start + i]) return null;
     }
     return this.find(cached.process) === cached.known ? cached.process : null;
+  }
+
+  /**
+   * The process list decoded from the GPU at place `gpu` of the node's last
+   * snapshot (a new array of the same objects) when its process entries,
+   * `bytes[start, end)`, are byte for byte the same and every identity
+   * filled in then is still the one known. Null otherwise.
+   */
+  reusableList(
+    bytes: Buffer,
+    start: number,
+    end: number,
+    gpu: number,
+  ): GpuProcess[] | null {
+    const cached = this.lists[gpu];
+    if (cached === undefined || cached.bytes.length !== end - start) {
+      return null;
+    }
+    if (bytes.compare(cached.bytes, 0, cached.bytes.length, start, end) !== 0) {
+      return null;
+    }
+    const { processes, known } = cached;
+    for (let i = 0; i < processes.length; i += 1) {
+      if (this.find(processes[i]!) !== known[i]) return null;
+    }
+    return processes.slice();
+  }
+
+  /**
+   * Keeps the processes of the GPU at place `gpu`, decoded from
+   * `bytes[start, end)`, all of which left their identity out, for
+   * {@link reusableList}.
+   */
+  rememberList(
+    bytes: Buffer,
+    start: number,
+    end: number,
+    gpu: number,
+    processes: readonly GpuProcess[],
+  ): void {
+    if (gpu >= MAX_REUSED_GPUS || processes.length > MAX_REUSED_PER_GPU) {
+      return;
+    }
+    this.lists[gpu] = {
+      bytes: Buffer.from(bytes.subarray(start, end)),
+      processes: processes.slice(),
+      known: processes.map((process) => this.find(process)),
+    };
   }
 
   /**
@@ -282,9 +342,9 @@ export class IdentityMemory {
 }
 
 function fillFrom(process: GpuProcess, found: Known): void {
-  process.name = found.identity.name;
-  process.user = found.identity.user;
-  process.command = found.identity.command;
+  process.name = found.name;
+  process.user = found.user;
+  process.command = found.command;
   const target = process as unknown as Record<string, unknown>;
   for (const [field, value] of found.extras) target[field] = value;
 }
@@ -295,6 +355,13 @@ interface CachedEntry {
   process: GpuProcess;
   /** The identity filled in, or null when none was known. */
   known: Known | null;
+}
+
+/** A GPU's decoded process list whose entries all left identity out. */
+interface CachedList {
+  bytes: Buffer;
+  processes: GpuProcess[];
+  known: (Known | null)[];
 }
 
 /** Places of a snapshot whose entries are kept for reuse. */

@@ -59,6 +59,7 @@ export function readSnapshotMessage(
     return readMessage(cursor, bytes.length, {
       isoByMs: memo.isoByMs,
       identities,
+      steady: false,
     });
   } catch (error) {
     if (error instanceof NotFast) {
@@ -73,6 +74,8 @@ export function readSnapshotMessage(
 interface ReadMemo {
   isoByMs: Map<number, string>;
   identities: IdentityMemory | null;
+  /** Whether the process entry read last left its identity out. */
+  steady: boolean;
 }
 
 function readMessage(c: WireCursor, end: number, memo: ReadMemo): AgentMessage {
@@ -152,6 +155,12 @@ function readProblem(c: WireCursor, end: number): SampleProblem {
   return problem;
 }
 
+/**
+ * Reads one GPU. Its process entries come last; when they are, byte for
+ * byte, those of the GPU at the same place in the node's last snapshot
+ * and all left their identity out, the objects decoded then are taken
+ * again (`IdentityMemory.reusableList`).
+ */
 function readGpu(
   c: WireCursor,
   end: number,
@@ -159,7 +168,32 @@ function readGpu(
   place: number,
 ): GpuSnapshot {
   const gpu = unknownGpu(0, '');
-  while (c.pos < end) readGpuField(c, c.uint32(end), end, gpu, memo, place);
+  const identities = memo.identities;
+  let region = -1;
+  let steady = identities !== null;
+  while (c.pos < end) {
+    const t = c.uint32(end);
+    if (t !== tag(14, LENGTH_DELIMITED)) {
+      if (region >= 0) steady = false;
+      readGpuField(c, t, end, gpu);
+      continue;
+    }
+    if (region < 0) {
+      region = c.pos - 1;
+      const same = identities?.reusableList(c.buf, region, end, place);
+      if (same) {
+        gpu.processes = same;
+        c.pos = end;
+        return gpu;
+      }
+    }
+    const slot = gpu.processes.length;
+    gpu.processes.push(readProcess(c, c.delimited(end), memo, place, slot));
+    steady &&= memo.steady;
+  }
+  if (steady && region >= 0) {
+    identities!.rememberList(c.buf, region, end, place, gpu.processes);
+  }
   return gpu;
 }
 
@@ -168,15 +202,8 @@ function readGpuField(
   t: number,
   end: number,
   gpu: GpuSnapshot,
-  memo: ReadMemo,
-  place: number,
 ): void {
   switch (t) {
-    case tag(14, LENGTH_DELIMITED):
-      gpu.processes.push(
-        readProcess(c, c.delimited(end), memo, place, gpu.processes.length),
-      );
-      return;
     case tag(1, VARINT):
       gpu.index = c.uint32(end);
       return;
@@ -234,6 +261,7 @@ function readProcess(
   const start = c.pos;
   const identities = memo.identities;
   const same = identities?.reusable(c.buf, start, end, gpuPlace, slot);
+  memo.steady = same !== null && same !== undefined;
   if (same) {
     c.pos = end;
     return same;
@@ -269,6 +297,7 @@ function readProcess(
   else if (identities !== null) {
     identities.fill(process);
     identities.remember(c.buf, start, end, gpuPlace, slot, process);
+    memo.steady = true;
   }
   return process;
 }
