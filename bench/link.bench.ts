@@ -76,6 +76,7 @@ async function measure(agents: number): Promise<Figures> {
     String(WARMUP_MS),
     String(MEASURE_MS),
   ]);
+  await load.waitForLine(/^READY$/, 60_000);
   await new Promise((resolve) => setTimeout(resolve, WARMUP_MS));
   const startApplied = applied;
   const startCpu = process.cpuUsage();

@@ -8,9 +8,12 @@
  * frames, within a send window, the way the agent's link does. Each
  * message stands for one second of an agent: as the agent's encoder does
  * (`process-identity.ts`), one in 60 carries every process identity in
- * full and the others leave them out. The two snapshot bodies are encoded
- * once per agent and only the message header (node, seq, time) per
- * message, as a real agent encodes each snapshot once on its own host.
+ * full and the others leave them out. The snapshot bodies are encoded once
+ * per agent before it connects (`READY` is printed then) and only the
+ * message header (node, seq, time) per message, as a real agent encodes
+ * each snapshot once on its own host.
+ * Every GPU's readings change each second and so does one process's VRAM
+ * (most processes hold a steady amount once loaded).
  * Prints one `RESULT {json}` line: messages acked, p50/p99 send-to-ack
  * latency of messages sent in the measurement window, this process's CPU
  * time in that window, and the sizes.
@@ -47,36 +50,60 @@ const windowMessages = Math.max(
   Math.min(800, Math.floor(3200 / agents.length)),
 );
 const batchMessages = Math.min(64, windowMessages);
-const t0 = performance.now();
+let t0 = performance.now();
 const latenciesMs: number[] = [];
 let ackedInWindow = 0;
 
 /** How often a real agent sends each identity in full, in samples. */
 const FULL_EVERY = IDENTITY_REFRESH_MS / 1000;
 
+/** Distinct steady snapshots each agent cycles through. */
+const STEADY_VARIANTS = 12;
+
 /**
- * The snapshot field (11) of an AgentMessage, encoded once: with every
- * identity in full, then as the next second's snapshot leaves them out.
+ * The snapshot at second `i` of an agent: every GPU's readings move, and
+ * one process's VRAM differs from the second before's.
  */
-function snapshotFields(node: string): { full: Buffer; steady: Buffer } {
+function snapshotAt(node: string, i: number) {
+  const snapshot = sampleSnapshot(node);
+  snapshot.takenAt = new Date(1772287200000 + i * 1000).toISOString();
+  snapshot.gpus.forEach((gpu, g) => {
+    gpu.utilizationPercent.gpu = (i * 7 + g) % 100;
+    gpu.temperatureC = 60 + ((i + g) % 9);
+    gpu.powerWatts = 400 + ((i * 13 + g) % 300) + 0.25;
+    gpu.memory.usedBytes! += i * 4096;
+    gpu.memory.freeBytes! -= i * 4096;
+  });
+  const processes = snapshot.gpus.flatMap((gpu) => gpu.processes);
+  processes[i % processes.length]!.usedBytes! += 1024 * 1024 * (1 + (i % 5));
+  return snapshot;
+}
+
+/**
+ * The snapshot field (11) of an AgentMessage, encoded once per variant,
+ * in order through one identity elider: with every identity in full, then
+ * the steady seconds that leave them out.
+ */
+function snapshotFields(node: string): { full: Buffer; steady: Buffer[] } {
   const elider = new IdentityElider();
   const header = encodeHeader(node, 1, 1772287200000);
-  const [full, steady] = [0, 1000].map((offsetMs) => {
-    const snapshot = sampleSnapshot(node);
-    snapshot.takenAt = new Date(1772287200000 + offsetMs).toISOString();
-    const bytes = encodeAgentMessage(
-      proto,
-      {
-        node,
-        seq: 1,
-        sentAtMs: 1772287200000,
-        payload: { type: 'snapshot', snapshot },
-      },
-      elider,
-    );
-    return bytes.subarray(header.length);
-  });
-  return { full: full!, steady: steady! };
+  const [full, ...steady] = Array.from(
+    { length: STEADY_VARIANTS + 1 },
+    (_, i) => {
+      const bytes = encodeAgentMessage(
+        proto,
+        {
+          node,
+          seq: 1,
+          sentAtMs: 1772287200000,
+          payload: { type: 'snapshot', snapshot: snapshotAt(node, i) },
+        },
+        elider,
+      );
+      return bytes.subarray(header.length);
+    },
+  );
+  return { full: full!, steady };
 }
 
 function encodeHeader(node: string, seq: number, sentAtMs: number): Buffer {
@@ -86,7 +113,11 @@ function encodeHeader(node: string, seq: number, sentAtMs: number): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-function runAgent(node: string, token: string): void {
+function runAgent(
+  node: string,
+  token: string,
+  bodies: ReturnType<typeof snapshotFields>,
+): void {
   const client = new Client(address!, credentials.createInsecure(), {
     'grpc.use_local_subchannel_pool': 1,
   });
@@ -99,7 +130,6 @@ function runAgent(node: string, token: string): void {
       proto.service.Stream!.responseDeserialize,
       metadata,
     );
-  const bodies = snapshotFields(node);
   const sentAt = new Map<number, number>();
   let nextSeq = 1;
   let acked = 0;
@@ -114,7 +144,9 @@ function runAgent(node: string, token: string): void {
         parts.push(
           Buffer.concat([
             encodeHeader(node, seq, 1772287200000),
-            seq % FULL_EVERY === 1 ? bodies.full : bodies.steady,
+            seq % FULL_EVERY === 1
+              ? bodies.full
+              : bodies.steady[seq % STEADY_VARIANTS]!,
           ]),
         );
       }
@@ -152,7 +184,12 @@ function runAgent(node: string, token: string): void {
   );
 }
 
-for (const { node, token } of agents) runAgent(node, token);
+// Every snapshot is encoded before the first agent connects, so the
+// measured window holds sending only.
+const prepared = agents.map(({ node }) => snapshotFields(node));
+t0 = performance.now();
+console.log('READY');
+agents.forEach(({ node, token }, i) => runAgent(node, token, prepared[i]!));
 let cpuAtStart = process.cpuUsage();
 let loadCpuMicros = 0;
 setTimeout(() => (cpuAtStart = process.cpuUsage()), warmupMs);
@@ -168,7 +205,7 @@ setTimeout(
         Math.min(latenciesMs.length - 1, Math.floor(q * latenciesMs.length))
       ] ?? null;
     console.log(
-      `RESULT ${JSON.stringify({ ackedInWindow, loadCpuMicros, p50Ms: at(0.5), p99Ms: at(0.99), fullBytes: snapshotFields('x').full.length, steadyBytes: snapshotFields('x').steady.length })}`,
+      `RESULT ${JSON.stringify({ ackedInWindow, loadCpuMicros, p50Ms: at(0.5), p99Ms: at(0.99), fullBytes: snapshotFields('x').full.length, steadyBytes: snapshotFields('x').steady[0]!.length })}`,
     );
     process.exit(0);
   },
