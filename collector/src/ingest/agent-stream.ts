@@ -223,7 +223,7 @@ export class AgentStream {
         },
       };
     }
-    const problem = validateAgentMessage(message);
+    const problem = validateAgentMessage(message, identities);
     if (problem !== null) return this.reject(message.seq, problem);
     const acceptedSeq =
       this.ctx.accepted.get(this.node) ?? this.ctx.storedSeq(this.node);

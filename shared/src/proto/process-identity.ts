@@ -175,16 +175,23 @@ export class IdentityElider {
  * a message recalls (read only) and stages its full entries; the caller
  * commits them once the message is accepted, or discards them.
  *
- * It also keeps the objects decoded from the node's last entries that left
- * their identity out, so that an entry identical to the one at the same
- * place in the previous snapshot (the steady case: same pid, type, VRAM,
- * state) yields that same object instead of a new one. Snapshots of a
- * node may therefore share process objects; they are read-only.
+ * It also keeps the objects decoded from the node's last accepted entries
+ * that left their identity out, so that an entry identical to the one at
+ * the same place in the previous snapshot (the steady case: same pid,
+ * type, VRAM, state) yields that same object instead of a new one.
+ * Snapshots of a node may therefore share process objects, and a GPU's
+ * whole process list; they are read-only.
  */
 export class IdentityMemory {
-  private readonly entries: (CachedEntry | undefined)[][] = [];
-  private readonly lists: (CachedList | undefined)[] = [];
+  private readonly caches: (GpuCache | undefined)[] = [];
   private filledFrom: Known | null = null;
+  /** Bumped whenever an identity is learned or forgotten. */
+  private version = 0;
+  /** Reuse records of the message being decoded, kept on commit. */
+  private pending: [number, GpuCache][] = [];
+  private building: Building | null = null;
+  /** The process lists reusableList may hand out. */
+  private readonly steadyLists = new Set<readonly unknown[]>();
   private current = new Map<number, Known>();
   private previous = new Map<number, Known>();
   private generationStartMs: number | null = null;
@@ -208,9 +215,10 @@ export class IdentityMemory {
 
   /**
    * The process object decoded from the entry at this place of the node's
-   * last snapshot (GPU `gpu`, process `slot`) when the entry now has the
-   * same bytes and its identity is still the one filled in then: decoding
-   * it again would give an equal object. Null otherwise.
+   * last accepted snapshot (GPU `gpu`, process `slot`) when the entry,
+   * `bytes[start, end)`, has the same bytes now and its identity is still
+   * the one filled in then: decoding it again would give an equal object.
+   * Null otherwise.
    */
   reusable(
     bytes: Buffer,
@@ -219,22 +227,29 @@ export class IdentityMemory {
     gpu: number,
     slot: number,
   ): GpuProcess | null {
-    const cached = this.entries[gpu]?.[slot];
-    if (cached === undefined || cached.bytes.length !== end - start) {
+    const cached = this.caches[gpu];
+    const process = cached?.processes[slot];
+    if (cached === undefined || process === undefined || process === null) {
       return null;
     }
-    const old = cached.bytes;
-    for (let i = 0; i < old.length; i += 1) {
-      if (old[i] !== bytes[start + i]) return null;
+    const from = cached.starts[slot]!;
+    const to = cached.ends[slot]!;
+    if (to - from !== end - start) return null;
+    if (bytes.compare(cached.bytes, from, to, start, end) !== 0) return null;
+    const known = cached.known[slot]!;
+    if (cached.version !== this.version && this.find(process) !== known) {
+      return null;
     }
-    return this.find(cached.process) === cached.known ? cached.process : null;
+    this.filledFrom = known;
+    return process;
   }
 
   /**
-   * The process list decoded from the GPU at place `gpu` of the node's last
-   * snapshot (a new array of the same objects) when its process entries,
-   * `bytes[start, end)`, are byte for byte the same and every identity
-   * filled in then is still the one known. Null otherwise.
+   * The process list decoded from the GPU at place `gpu` of the node's
+   * last accepted snapshot (the same array) when its
+   * process entries, `bytes[start, end)`, are byte for byte the same, all
+   * left their identity out, and every identity filled in then is still
+   * the one known. Null otherwise.
    */
   reusableList(
     bytes: Buffer,
@@ -242,61 +257,85 @@ export class IdentityMemory {
     end: number,
     gpu: number,
   ): GpuProcess[] | null {
-    const cached = this.lists[gpu];
-    if (cached === undefined || cached.bytes.length !== end - start) {
+    const cached = this.caches[gpu];
+    if (
+      cached === undefined ||
+      !cached.steady ||
+      cached.bytes.length !== end - start ||
+      bytes.compare(cached.bytes, 0, cached.bytes.length, start, end) !== 0
+    ) {
       return null;
     }
-    if (bytes.compare(cached.bytes, 0, cached.bytes.length, start, end) !== 0) {
-      return null;
+    const processes = cached.processes as GpuProcess[];
+    if (cached.version !== this.version) {
+      for (let i = 0; i < processes.length; i += 1) {
+        if (this.find(processes[i]!) !== cached.known[i]) return null;
+      }
     }
-    const { processes, known } = cached;
-    for (let i = 0; i < processes.length; i += 1) {
-      if (this.find(processes[i]!) !== known[i]) return null;
-    }
-    return processes.slice();
+    return processes;
   }
 
   /**
-   * Keeps the processes of the GPU at place `gpu`, decoded from
-   * `bytes[start, end)`, all of which left their identity out, for
-   * {@link reusableList}.
+   * True for a list {@link reusableList} returned: its processes come from
+   * a message that was accepted, so they passed the range checks then.
    */
-  rememberList(
-    bytes: Buffer,
-    start: number,
-    end: number,
-    gpu: number,
-    processes: readonly GpuProcess[],
-  ): void {
-    if (gpu >= MAX_REUSED_GPUS || processes.length > MAX_REUSED_PER_GPU) {
+  validated(list: readonly GpuProcess[]): boolean {
+    return this.steadyLists.has(list);
+  }
+
+  /**
+   * Starts recording the process entries of the GPU at place `gpu`, which
+   * begin at `bytes[start]`, for reuse by the next snapshot.
+   */
+  beginEntries(bytes: Buffer, start: number, gpu: number): void {
+    this.building =
+      gpu < MAX_REUSED_GPUS
+        ? { bytes, gpu, start, starts: [], ends: [], processes: [], known: [] }
+        : null;
+  }
+
+  /**
+   * Records the entry `bytes[start, end)` just decoded; `steady` when it
+   * left its identity out (its object may then be reused).
+   */
+  addEntry(start: number, end: number, process: GpuProcess, steady: boolean) {
+    const b = this.building;
+    if (b === null) return;
+    if (b.processes.length >= MAX_REUSED_PER_GPU) {
+      this.building = null;
       return;
     }
-    this.lists[gpu] = {
-      bytes: Buffer.from(bytes.subarray(start, end)),
-      processes: processes.slice(),
-      known: processes.map((process) => this.find(process)),
-    };
+    b.starts.push(start - b.start);
+    b.ends.push(end - b.start);
+    b.processes.push(steady ? process : null);
+    b.known.push(steady ? this.filledFrom : null);
   }
 
   /**
-   * Keeps a process just decoded by {@link fill} from `bytes[start, end)`
-   * for {@link reusable}.
+   * Ends the GPU's entries at `end` (the end of the GPU); what was
+   * recorded is kept for reuse once the message is committed.
    */
-  remember(
-    bytes: Buffer,
-    start: number,
-    end: number,
-    gpu: number,
-    slot: number,
-    process: GpuProcess,
-  ): void {
-    if (gpu >= MAX_REUSED_GPUS || slot >= MAX_REUSED_PER_GPU) return;
-    const row = (this.entries[gpu] ??= []);
-    row[slot] = {
-      bytes: Buffer.from(bytes.subarray(start, end)),
-      process,
-      known: this.filledFrom,
-    };
+  endEntries(end: number): void {
+    const b = this.building;
+    this.building = null;
+    if (b === null) return;
+    this.pending.push([
+      b.gpu,
+      {
+        bytes: Buffer.from(b.bytes.subarray(b.start, end)),
+        starts: b.starts,
+        ends: b.ends,
+        processes: b.processes,
+        known: b.known,
+        steady: !b.processes.includes(null),
+        version: this.version,
+      },
+    ]);
+  }
+
+  /** Drops the entries being recorded (they do not reach the GPU's end). */
+  dropEntries(): void {
+    this.building = null;
   }
 
   private find(process: GpuProcess): Known | null {
@@ -310,9 +349,20 @@ export class IdentityMemory {
     if (hasStart(process)) this.staged.push(process);
   }
 
-  /** Learns the staged entries of an accepted snapshot taken at `atMs`. */
+  /**
+   * Learns the staged entries of an accepted snapshot taken at `atMs`, and
+   * keeps its decoded steady entries for reuse.
+   */
   commit(atMs: number): void {
+    for (const [gpu, cache] of this.pending) {
+      const old = this.caches[gpu];
+      if (old?.steady) this.steadyLists.delete(old.processes);
+      if (cache.steady) this.steadyLists.add(cache.processes);
+      this.caches[gpu] = cache;
+    }
+    this.pending = [];
     this.rotate(atMs);
+    if (this.staged.length > 0) this.version += 1;
     for (const process of this.staged) {
       if (this.current.size >= MAX_IDENTITIES_PER_GENERATION) break;
       this.current.set(process.pid, known(process, atMs));
@@ -323,6 +373,8 @@ export class IdentityMemory {
   /** Drops what the last decode staged (the message was not accepted). */
   discard(): void {
     this.staged = [];
+    this.pending = [];
+    this.building = null;
   }
 
   /** Identities held, both generations (for tests and status). */
@@ -338,6 +390,7 @@ export class IdentityMemory {
     this.previous = start === null ? new Map() : this.current;
     this.current = new Map();
     this.generationStartMs = atMs;
+    this.version += 1;
   }
 }
 
@@ -349,18 +402,33 @@ function fillFrom(process: GpuProcess, found: Known): void {
   for (const [field, value] of found.extras) target[field] = value;
 }
 
-/** A decoded entry that left its identity out, kept for reuse. */
-interface CachedEntry {
+/**
+ * The process entries of one GPU of the last accepted snapshot, as they
+ * came, with the objects decoded from those that left identity out.
+ */
+interface GpuCache {
   bytes: Buffer;
-  process: GpuProcess;
-  /** The identity filled in, or null when none was known. */
-  known: Known | null;
+  /** Where each entry's content starts and ends in `bytes`. */
+  starts: number[];
+  ends: number[];
+  /** The decoded object, or null for an entry sent in full. */
+  processes: (GpuProcess | null)[];
+  /** The identity filled into each, or null when none was known. */
+  known: (Known | null)[];
+  /** True when every entry left its identity out. */
+  steady: boolean;
+  /** The memory's version then: while unchanged, so are `known`. */
+  version: number;
 }
 
-/** A GPU's decoded process list whose entries all left identity out. */
-interface CachedList {
+/** A GPU's entries being recorded while a message is decoded. */
+interface Building {
   bytes: Buffer;
-  processes: GpuProcess[];
+  gpu: number;
+  start: number;
+  starts: number[];
+  ends: number[];
+  processes: (GpuProcess | null)[];
   known: (Known | null)[];
 }
 

@@ -170,11 +170,11 @@ function readGpu(
   const gpu = unknownGpu(0, '');
   const identities = memo.identities;
   let region = -1;
-  let steady = identities !== null;
   while (c.pos < end) {
     const t = c.uint32(end);
     if (t !== tag(14, LENGTH_DELIMITED)) {
-      if (region >= 0) steady = false;
+      // Entries followed by other fields are not kept for reuse.
+      if (region >= 0) identities?.dropEntries();
       readGpuField(c, t, end, gpu);
       continue;
     }
@@ -186,14 +186,16 @@ function readGpu(
         c.pos = end;
         return gpu;
       }
+      identities?.beginEntries(c.buf, region, place);
     }
+    const entryEnd = c.delimited(end);
+    const entryStart = c.pos;
     const slot = gpu.processes.length;
-    gpu.processes.push(readProcess(c, c.delimited(end), memo, place, slot));
-    steady &&= memo.steady;
+    const process = readProcess(c, entryEnd, memo, place, slot);
+    identities?.addEntry(entryStart, entryEnd, process, memo.steady);
+    gpu.processes.push(process);
   }
-  if (steady && region >= 0) {
-    identities!.rememberList(c.buf, region, end, place, gpu.processes);
-  }
+  if (region >= 0) identities?.endEntries(end);
   return gpu;
 }
 
@@ -258,9 +260,8 @@ function readProcess(
   gpuPlace: number,
   slot: number,
 ): GpuProcess {
-  const start = c.pos;
   const identities = memo.identities;
-  const same = identities?.reusable(c.buf, start, end, gpuPlace, slot);
+  const same = identities?.reusable(c.buf, c.pos, end, gpuPlace, slot);
   memo.steady = same !== null && same !== undefined;
   if (same) {
     c.pos = end;
@@ -296,7 +297,6 @@ function readProcess(
   else if (identityFields > 0 || !hasStart(process)) throw new NotFast();
   else if (identities !== null) {
     identities.fill(process);
-    identities.remember(c.buf, start, end, gpuPlace, slot, process);
     memo.steady = true;
   }
   return process;

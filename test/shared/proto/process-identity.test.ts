@@ -12,6 +12,7 @@ import {
   IdentityMemory,
   MAX_IDENTITIES_PER_GENERATION,
 } from '../../../shared/src/proto/process-identity.ts';
+import { validateAgentMessage } from '../../../shared/src/proto/validate-message.ts';
 import type { GpuProcess, Snapshot } from '../../../shared/src/snapshot.ts';
 import { sampleSnapshot } from '../../support/link-fixtures.ts';
 
@@ -242,6 +243,30 @@ describe('snapshots with identities left out, on the wire', () => {
     expect(process(4, 0).command).to.equal('python3 serve.py --v2');
     expect(process(5, 0).usedBytes).to.equal(1);
     expect(process(5, 1)).to.equal(process(1, 1));
+  });
+
+  it('checks again entries of a rejected message when they come back', () => {
+    const elider = new IdentityElider();
+    const memory = new IdentityMemory();
+    const oldStart = (p: GpuProcess) =>
+      (p.startedAt = '1990-01-01T00:00:00.000Z');
+    const snapshots = [0, 1, 2].map((i) => {
+      const snapshot = snapshotAt(T0 + i * 1000);
+      for (const gpu of snapshot.gpus) gpu.processes.forEach(oldStart);
+      return snapshot;
+    });
+    const verdicts = snapshots.map((snapshot, i) => {
+      const bytes = encodeAgentMessage(proto, message(i + 1, snapshot), elider);
+      const decoded = decodeAgentMessage(proto, bytes, memory);
+      if (!decoded.ok) throw new Error(decoded.error.reason);
+      const problem = validateAgentMessage(decoded.value, memory);
+      if (problem === null) memory.commit(T0);
+      else memory.discard();
+      return problem;
+    });
+    for (const problem of verdicts) {
+      expect(problem).to.match(/^processes\.startedAt must be a time/);
+    }
   });
 
   it('leaves identities unknown (null) when the collector has none', () => {
