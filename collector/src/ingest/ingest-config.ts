@@ -33,6 +33,8 @@ export interface IngestConfig {
   tokensFile: string | null;
   /** Largest frame an agent may send, bytes; default 4 MiB, at least 1 MiB. */
   maxMessageBytes: number;
+  /** HTTP/2 receive window per agent connection; default 1 MiB. */
+  flowControlWindowBytes: number;
   /** Per-agent message rate; default 1000/s with a burst of 20000. */
   rateLimit: { messagesPerSecond: number; burstMessages: number };
   journal: {
@@ -76,6 +78,7 @@ export function parseIngestConfig(node: ConfigNode): IngestConfig {
     allowPlaintext: node.boolean('allowPlaintext', false),
     tokensFile: node.optionalString('tokensFile'),
     maxMessageBytes: node.bytes('maxMessageBytes', '4MiB'),
+    flowControlWindowBytes: node.bytes('flowControlWindow', '1MiB'),
     rateLimit: parseRateLimit(node.child('rateLimit')),
     journal: parseJournal(node.child('journal')),
   };
@@ -85,6 +88,10 @@ export function parseIngestConfig(node: ConfigNode): IngestConfig {
       'must be at least 1MiB',
       config.maxMessageBytes,
     );
+  }
+  const window = config.flowControlWindowBytes;
+  if (window < 64 * 1024 || window > 256 * MIB_BYTES) {
+    node.fail('flowControlWindow', 'must be between 64KiB and 256MiB', window);
   }
   node.done();
   return config;

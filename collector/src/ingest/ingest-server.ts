@@ -16,6 +16,10 @@ import type { AgentMessage } from '../../../shared/src/messages.ts';
 import { AgentStream, commitIdentities } from './agent-stream.ts';
 import type { LinkCall, StreamContext } from './agent-stream.ts';
 import { CommitQueue } from './commit-queue.ts';
+import {
+  DEFAULT_FLOW_CONTROL_WINDOW_BYTES,
+  setFlowControlWindow,
+} from './flow-window.ts';
 import type { FleetState } from './fleet-state.ts';
 import type { IngestConfig, IngestTlsConfig } from './ingest-config.ts';
 import { isLoopbackHost } from './ingest-config.ts';
@@ -46,6 +50,11 @@ export interface IngestServerOptions {
    * 8-GPU × 16-process snapshot takes some tens of KiB.
    */
   maxPendingTotal?: number;
+  /**
+   * HTTP/2 receive window per connection and per stream, bytes; default
+   * 1 MiB (`flow-window.ts`).
+   */
+  flowControlWindowBytes?: number;
 }
 
 /** Collaborators of the server. */
@@ -86,8 +95,12 @@ export async function startIngestServer(
   await applyUnapplied(journal, proto, identities, deps, log);
 
   const ctx = createContext(options, deps, proto, journal, log, identities);
+  const windowBytes =
+    options.flowControlWindowBytes ?? DEFAULT_FLOW_CONTROL_WINDOW_BYTES;
   const server = new Server({
     'grpc.max_receive_message_length': options.maxMessageBytes,
+    // Read by grpc-js versions that size a server's window themselves.
+    'grpc-node.flow_control_window': windowBytes,
     'grpc.keepalive_time_ms': 30_000,
     'grpc.keepalive_timeout_ms': 10_000,
     'grpc.http2.min_ping_interval_without_data_ms': 10_000,
@@ -97,6 +110,12 @@ export async function startIngestServer(
     Stream: (call: LinkCall) => void acceptStream(call, ctx, tokens),
   });
   const port = await bind(server, options.listen, credentials);
+  if (!setFlowControlWindow(server, windowBytes)) {
+    log.warn(
+      { windowBytes },
+      'cannot size the HTTP/2 flow-control window with this grpc-js; agents send at most 64 KiB per round trip',
+    );
+  }
   log.info(
     {
       host: options.listen.host,

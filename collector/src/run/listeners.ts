@@ -50,6 +50,7 @@ export async function startIngest(
         tokensFile: paths.tokensFile,
         tokens: deps.agentTokens ?? [],
         maxMessageBytes: ingest.maxMessageBytes,
+        flowControlWindowBytes: ingest.flowControlWindowBytes,
         rateLimit: ingest.rateLimit,
         journal: { ...ingest.journal, dir: paths.journalDir },
       },

@@ -19,6 +19,7 @@ describe('parseIngestConfig()', () => {
       allowPlaintext: false,
       tokensFile: null,
       maxMessageBytes: 4 * 1024 * 1024,
+      flowControlWindowBytes: 1024 * 1024,
       rateLimit: { messagesPerSecond: 1000, burstMessages: 20000 },
       journal: {
         dir: null,
@@ -53,6 +54,9 @@ describe('parseIngestConfig()', () => {
     );
     expect(() => parse({ maxMessageBytes: '10KiB' })).to.throw(
       /ingest.maxMessageBytes must be at least 1MiB/,
+    );
+    expect(() => parse({ flowControlWindow: '16KiB' })).to.throw(
+      /ingest.flowControlWindow must be between 64KiB and 256MiB/,
     );
     expect(() => parse({ tls: { certFile: 'c' } })).to.throw(
       /ingest.tls.keyFile/,
