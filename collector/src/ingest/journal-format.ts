@@ -34,37 +34,49 @@ export function encodeRecord(record: JournalRecord): Buffer {
   return encodeRecords([record]);
 }
 
-/**
- * Encodes records back to back into one new buffer, each payload copied
- * once, straight into place (no per-record buffers to join afterwards).
- */
+/** Encodes records back to back into one new buffer. */
 export function encodeRecords(records: readonly JournalRecord[]): Buffer {
-  let total = 0;
-  for (const record of records) total += recordBytes(record);
-  const out = Buffer.allocUnsafe(total);
+  return Buffer.concat(recordParts(records));
+}
+
+/**
+ * The records as buffers to write one after the other: each record's
+ * header (length, CRC, kind, node, seq) from one shared allocation,
+ * followed by its payload as it is, not copied. The CRC covers the body
+ * as the format says: header fields and payload.
+ */
+export function recordParts(records: readonly JournalRecord[]): Buffer[] {
+  let headerTotal = 0;
+  for (const record of records) headerTotal += headerBytes(record.node);
+  const headers = Buffer.allocUnsafe(headerTotal);
+  const parts: Buffer[] = [];
   let at = 0;
-  for (const record of records) at = writeRecord(out, at, record);
-  return out;
+  for (const record of records) {
+    const end = writeHeader(headers, at, record);
+    parts.push(headers.subarray(at, end));
+    if (record.payload.length > 0) parts.push(record.payload);
+    at = end;
+  }
+  return parts;
 }
 
-function recordBytes(record: JournalRecord): number {
-  const nodeLength = Buffer.byteLength(record.node, 'utf8');
-  return HEADER_BYTES + 2 + nodeLength + 8 + record.payload.length;
+function headerBytes(node: string): number {
+  return HEADER_BYTES + 2 + Buffer.byteLength(node, 'utf8') + 8;
 }
 
-/** Writes one record at `at`; returns where the next one starts. */
-function writeRecord(out: Buffer, at: number, record: JournalRecord): number {
+/** Writes one record's header at `at`; returns where it ends. */
+function writeHeader(out: Buffer, at: number, record: JournalRecord): number {
   const bodyAt = at + HEADER_BYTES;
   const nodeLength = out.write(record.node, bodyAt + 2, 'utf8');
   const seqAt = bodyAt + 2 + nodeLength;
-  const end = seqAt + 8 + record.payload.length;
-  out.writeUInt32BE(end - bodyAt, at);
+  const end = seqAt + 8;
+  out.writeUInt32BE(end - bodyAt + record.payload.length, at);
   out.writeUInt8(record.kind, bodyAt);
   out.writeUInt8(nodeLength, bodyAt + 1);
   out.writeUInt32BE(Math.floor(record.seq / TWO_POW_32), seqAt);
   out.writeUInt32BE(record.seq >>> 0, seqAt + 4);
-  record.payload.copy(out, seqAt + 8);
-  out.writeUInt32BE(crc32(out.subarray(bodyAt, end)), at + 4);
+  const crc = crc32(record.payload, crc32(out.subarray(bodyAt, end)));
+  out.writeUInt32BE(crc, at + 4);
   return end;
 }
 

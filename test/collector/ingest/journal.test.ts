@@ -11,6 +11,7 @@ import {
 import {
   IngestJournal,
   readJournal,
+  skipBytes,
 } from '../../../collector/src/ingest/journal.ts';
 import { createNodeFs } from '../../../shared/src/fs.ts';
 import { createMemoryLogger } from '../../support/memory-logger.ts';
@@ -135,6 +136,27 @@ describe('IngestJournal', () => {
     ).to.deep.equal(['jasper:2', 'jasper:3', 'onyx:1']);
     expect(second.journal.takeUnapplied()).to.deep.equal([]);
     await second.journal.close();
+  });
+
+  it('writes a group of more records than one gathered write takes', async () => {
+    const dir = tempDir();
+    const { journal } = await open(dir);
+    const records = Array.from({ length: 1500 }, (_, i) =>
+      message('jasper', i + 1, 100 + (i % 7)),
+    );
+    await journal.write(records, true);
+    await journal.close();
+
+    const read = [];
+    for await (const record of readJournal(dir)) read.push(record);
+    expect(read).to.deep.equal(records);
+  });
+
+  it('continues a short write where it stopped', () => {
+    const parts = [Buffer.from('abc'), Buffer.from('defg'), Buffer.from('h')];
+    expect(skipBytes(parts, 5).map(String)).to.deep.equal(['fg', 'h']);
+    expect(skipBytes(parts, 3).map(String)).to.deep.equal(['defg', 'h']);
+    expect(skipBytes(parts, 8)).to.deep.equal([]);
   });
 
   it('retires old segments above maxBytes and remembers their seqs', async () => {
