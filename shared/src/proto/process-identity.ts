@@ -18,7 +18,7 @@
  * was thinned away or rejected), those fields stay unknown (null) until
  * the next full entry, at most one refresh period later.
  */
-import type { GpuProcess, Snapshot } from '../snapshot.ts';
+import type { GpuProcess, GpuSnapshot, Snapshot } from '../snapshot.ts';
 
 /** The fields an entry marked `identity_as_before` leaves out. */
 export const IDENTITY_FIELDS = [
@@ -184,6 +184,7 @@ export class IdentityElider {
  */
 export class IdentityMemory {
   private readonly caches: (GpuCache | undefined)[] = [];
+  private readonly headers: (GpuHeader | undefined)[] = [];
   private filledFrom: Known | null = null;
   /** Bumped whenever an identity is learned or forgotten. */
   private version = 0;
@@ -281,6 +282,49 @@ export class IdentityMemory {
    */
   validated(list: readonly GpuProcess[]): boolean {
     return this.steadyLists.has(list);
+  }
+
+  /**
+   * The index, UUID, name, PCI bus id and total memory decoded last time
+   * from the GPU at place `gpu`, when its fields 1-5 are the same bytes
+   * `bytes[start, end)` now; null otherwise.
+   */
+  gpuHeader(
+    bytes: Buffer,
+    start: number,
+    end: number,
+    gpu: number,
+  ): GpuHeader | null {
+    const cached = this.headers[gpu];
+    if (
+      cached === undefined ||
+      cached.bytes.length !== end - start ||
+      bytes.compare(cached.bytes, 0, cached.bytes.length, start, end) !== 0
+    ) {
+      return null;
+    }
+    return cached;
+  }
+
+  /** Keeps what fields 1-5 of the GPU at place `gpu` decoded to. */
+  keepGpuHeader(
+    bytes: Buffer,
+    start: number,
+    end: number,
+    gpu: number,
+    decoded: GpuSnapshot,
+  ): void {
+    if (gpu >= MAX_REUSED_GPUS) return;
+    this.headers[gpu] = {
+      bytes: Buffer.from(bytes.subarray(start, end)),
+      fields: {
+        index: decoded.index,
+        uuid: decoded.uuid,
+        name: decoded.name,
+        pciBusId: decoded.pciBusId,
+      },
+      totalBytes: decoded.memory.totalBytes,
+    };
   }
 
   /**
@@ -419,6 +463,13 @@ interface GpuCache {
   steady: boolean;
   /** The memory's version then: while unchanged, so are `known`. */
   version: number;
+}
+
+/** What a GPU's unchanging fields 1-5 decoded to, and their bytes. */
+export interface GpuHeader {
+  bytes: Buffer;
+  fields: Pick<GpuSnapshot, 'index' | 'uuid' | 'name' | 'pciBusId'>;
+  totalBytes: number | null;
 }
 
 /** A GPU's entries being recorded while a message is decoded. */

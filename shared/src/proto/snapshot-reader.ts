@@ -169,6 +169,19 @@ function readGpu(
 ): GpuSnapshot {
   const gpu = unknownGpu(0, '');
   const identities = memo.identities;
+  const start = c.pos;
+  const headerEnd = identities === null ? start : staticFieldsEnd(c, end);
+  if (headerEnd > start) {
+    const header = identities!.gpuHeader(c.buf, start, headerEnd, place);
+    if (header === null) {
+      while (c.pos < headerEnd) readGpuField(c, c.uint32(end), end, gpu);
+      identities!.keepGpuHeader(c.buf, start, headerEnd, place, gpu);
+    } else {
+      Object.assign(gpu, header.fields);
+      gpu.memory.totalBytes = header.totalBytes;
+      c.pos = headerEnd;
+    }
+  }
   let region = -1;
   while (c.pos < end) {
     const t = c.uint32(end);
@@ -197,6 +210,32 @@ function readGpu(
   }
   if (region >= 0) identities?.endEntries(end);
   return gpu;
+}
+
+/**
+ * Where a GPU's fields 1-5 (index, UUID, name, PCI bus id, total memory:
+ * what does not change from one snapshot to the next) end, when they come
+ * first, each once, in order; the cursor is left where it was.
+ */
+function staticFieldsEnd(c: WireCursor, end: number): number {
+  const start = c.pos;
+  let last = 0;
+  try {
+    while (c.pos < end) {
+      const at = c.pos;
+      const t = c.uint32(end);
+      const field = t >>> 3;
+      if (field > 5 || field <= last) {
+        c.pos = at;
+        break;
+      }
+      last = field;
+      c.skip(t, end);
+    }
+    return c.pos;
+  } finally {
+    c.pos = start;
+  }
 }
 
 function readGpuField(

@@ -204,7 +204,13 @@ describe('snapshots with identities left out, on the wire', () => {
       }),
       snapshotAt(T0 + 4000, (p) => (p.startedAt = '2026-02-28T13:59:00.000Z')),
       snapshotAt(T0 + 5000, (p) => (p.startedAt = '2026-02-28T13:59:00.000Z')),
+      snapshotAt(T0 + 6000),
     ];
+    // A GPU's unchanging fields change after all (another card in its place).
+    const swapped = snapshots[6]!.gpus[1]!;
+    swapped.name = 'NVIDIA H200';
+    swapped.pciBusId = '00000000:99:00.0';
+    swapped.memory.totalBytes = 150_000_000_000;
     const results = roundTrip(snapshots, new IdentityMemory());
     results.forEach(({ decoded }, i) => {
       expect(decoded.payload).to.deep.equal({
