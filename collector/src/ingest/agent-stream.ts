@@ -22,7 +22,7 @@ import { validateAgentMessage } from '../../../shared/src/proto/validate-message
 import type {
   IdentityMemory,
   NodeIdentities,
-} from '../../../shared/src/proto/process-identity.ts';
+} from '../../../shared/src/proto/identity-memory.ts';
 import type { AcceptedMessage, CommitQueue } from './commit-queue.ts';
 import type { FleetState } from './fleet-state.ts';
 import { TokenBucket } from './rate-limit.ts';

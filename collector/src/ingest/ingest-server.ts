@@ -11,7 +11,7 @@ import type { Logger } from '../../../shared/src/logger.ts';
 import { loadLinkProto } from '../../../shared/src/proto/link-proto.ts';
 import type { LinkProto } from '../../../shared/src/proto/link-proto.ts';
 import { decodeAgentMessage } from '../../../shared/src/proto/message-codec.ts';
-import { NodeIdentities } from '../../../shared/src/proto/process-identity.ts';
+import { NodeIdentities } from '../../../shared/src/proto/identity-memory.ts';
 import type { AgentMessage } from '../../../shared/src/messages.ts';
 import { AgentStream, commitIdentities } from './agent-stream.ts';
 import type { LinkCall, StreamContext } from './agent-stream.ts';

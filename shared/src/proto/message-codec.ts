@@ -18,7 +18,8 @@ import {
   sliFromWire,
   sliToWire,
 } from './event-codec.ts';
-import type { IdentityElider, IdentityMemory } from './process-identity.ts';
+import type { IdentityMemory } from './identity-memory.ts';
+import type { IdentityElider } from './process-identity.ts';
 import { snapshotFromWire, snapshotToWire } from './snapshot-codec.ts';
 import { readSnapshotMessage } from './snapshot-reader.ts';
 import { toSafeInteger, WireProblem } from './wire-values.ts';

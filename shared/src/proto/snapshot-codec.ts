@@ -14,7 +14,8 @@ import type {
   Snapshot,
 } from '../snapshot.ts';
 import { hasStart, IDENTITY_FIELDS } from './process-identity.ts';
-import type { IdentityElider, IdentityMemory } from './process-identity.ts';
+import type { IdentityMemory } from './identity-memory.ts';
+import type { IdentityElider } from './process-identity.ts';
 import {
   enumTable,
   isoToMs,

@@ -20,7 +20,7 @@ import type {
   Snapshot,
 } from '../snapshot.ts';
 import type { StringTable } from './string-table.ts';
-import type { IdentityMemory } from './process-identity.ts';
+import type { IdentityMemory } from './identity-memory.ts';
 import { hasStart } from './process-identity.ts';
 import { unknownGpu } from '../snapshot.ts';
 import { msToIso, msToIsoMemo } from './wire-values.ts';
