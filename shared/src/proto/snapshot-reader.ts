@@ -12,8 +12,6 @@
  */
 import type { AgentMessage } from '../messages.ts';
 import type {
-  GpuProcess,
-  GpuProcessType,
   GpuSnapshot,
   SampleProblem,
   SampleSource,
@@ -21,25 +19,22 @@ import type {
 } from '../snapshot.ts';
 import type { StringTable } from './string-table.ts';
 import type { IdentityMemory } from './identity-memory.ts';
-import { hasStart } from './process-identity.ts';
+import { readProcess } from './process-reader.ts';
+import type { ReadMemo } from './process-reader.ts';
 import { unknownGpu } from '../snapshot.ts';
-import { msToIso, msToIsoMemo } from './wire-values.ts';
+import { msToIso } from './wire-values.ts';
 import {
+  enumValue,
   FIXED64,
   LENGTH_DELIMITED,
   NotFast,
+  skipOther,
   tag,
   VARINT,
   WireCursor,
 } from './wire-reader.ts';
 
 const SOURCES: readonly SampleSource[] = ['nvml', 'nvidia-smi'];
-const PROCESS_TYPES: readonly GpuProcessType[] = [
-  'compute',
-  'graphics',
-  'compute+graphics',
-];
-
 /** Field numbers `AgentMessage` defines. */
 const MESSAGE_FIELDS = new Set([1, 2, 3, 10, 11, 12, 13, 14]);
 
@@ -70,14 +65,6 @@ export function readSnapshotMessage(
   }
 }
 
-/** What decoding a message reads besides its bytes. */
-interface ReadMemo {
-  isoByMs: Map<number, string>;
-  identities: IdentityMemory | null;
-  /** Whether the process entry read last left its identity out. */
-  steady: boolean;
-}
-
 function readMessage(c: WireCursor, end: number, memo: ReadMemo): AgentMessage {
   let node = '';
   let seq = 0;
@@ -94,12 +81,6 @@ function readMessage(c: WireCursor, end: number, memo: ReadMemo): AgentMessage {
   }
   if (snapshot === null) throw new NotFast();
   return { node, seq, sentAtMs, payload: { type: 'snapshot', snapshot } };
-}
-
-/** Skips a field this reader does not know; gives up on known ones. */
-function skipOther(c: WireCursor, t: number, end: number, known: boolean) {
-  if (known || t >>> 3 === 0) throw new NotFast();
-  c.skip(t, end);
 }
 
 const SNAPSHOT_FIELDS = new Set([1, 2, 3, 4, 5, 6]);
@@ -131,12 +112,6 @@ function readSnapshot(c: WireCursor, end: number, memo: ReadMemo): Snapshot {
     gpus,
     problems,
   };
-}
-
-function enumValue<T>(values: readonly T[], wire: number): T {
-  const value = values[wire - 1];
-  if (value === undefined) throw new NotFast();
-  return value;
 }
 
 function readProblem(c: WireCursor, end: number): SampleProblem {
@@ -287,130 +262,4 @@ function readGpuField(
     default:
       skipOther(c, t, end, t >>> 3 <= 14);
   }
-}
-
-/** Process fields that are extras, copied in the order they arrive. */
-type Extras = Record<string, string | number | boolean>;
-
-function readProcess(
-  c: WireCursor,
-  end: number,
-  memo: ReadMemo,
-  gpuPlace: number,
-  slot: number,
-): GpuProcess {
-  const identities = memo.identities;
-  const same = identities?.reusable(c.buf, c.pos, end, gpuPlace, slot);
-  memo.steady = same !== null && same !== undefined;
-  if (same) {
-    c.pos = end;
-    return same;
-  }
-  const process: GpuProcess = {
-    pid: 0,
-    name: null,
-    type: 'compute',
-    usedBytes: null,
-    user: null,
-    command: null,
-    startedAt: null,
-  };
-  let type = 0;
-  let startedAtMs: number | null = null;
-  let asBefore = false;
-  let identityFields = 0;
-  while (c.pos < end) {
-    const t = c.uint32(end);
-    if (t === tag(3, VARINT)) type = c.uint32(end);
-    else if (t === tag(7, VARINT)) startedAtMs = c.uint49(end);
-    else if (t === tag(21, VARINT)) asBefore = c.bool(end);
-    else if (readProcessField(c, t, end, process)) identityFields += 1;
-  }
-  process.type = enumValue(PROCESS_TYPES, type);
-  if (startedAtMs !== null) {
-    process.startedAt = msToIsoMemo(startedAtMs, 'startedAt', memo.isoByMs);
-  }
-  if (!asBefore) memo.identities?.stage(process);
-  // A malformed entry (identity fields present, or no start to match on)
-  // is left to the general path, which reports it.
-  else if (identityFields > 0 || !hasStart(process)) throw new NotFast();
-  else if (identities !== null) {
-    identities.fill(process);
-    memo.steady = true;
-  }
-  return process;
-}
-
-/** Reads one process field; true when it is an identity field. */
-function readProcessField(
-  c: WireCursor,
-  t: number,
-  end: number,
-  process: GpuProcess,
-): boolean {
-  const extras = process as unknown as Extras;
-  switch (t) {
-    case tag(1, VARINT):
-      process.pid = c.uint32(end);
-      return false;
-    case tag(2, LENGTH_DELIMITED):
-      process.name = c.string(end);
-      return true;
-    case tag(4, VARINT):
-      process.usedBytes = c.uint49(end);
-      return false;
-    case tag(5, LENGTH_DELIMITED):
-      process.user = c.string(end);
-      return true;
-    case tag(6, LENGTH_DELIMITED):
-      process.command = c.string(end);
-      return true;
-    case tag(10, VARINT):
-      extras.uid = c.uint32(end);
-      return true;
-    case tag(11, VARINT):
-      extras.ppid = c.uint32(end);
-      return true;
-    case tag(16, VARINT):
-      extras.startTimeTicks = c.uint49(end);
-      return false;
-    case tag(18, VARINT):
-      extras.oomScoreAdj = c.sint32(end);
-      return true;
-    case tag(19, VARINT):
-      extras.resolved = c.bool(end);
-      return true;
-    case tag(20, VARINT):
-      extras.protected = c.bool(end);
-      return true;
-    default:
-      return readProcessText(c, t, end, extras);
-  }
-}
-
-/** The optional text extras, by field number. */
-const TEXT_EXTRAS = new Map([
-  [12, 'unit'],
-  [13, 'cgroup'],
-  [14, 'container'],
-  [15, 'state'],
-  [17, 'exe'],
-]);
-
-/** The text extras that are identity fields. */
-const TEXT_IDENTITY = new Set(['unit', 'cgroup', 'container', 'exe']);
-
-function readProcessText(
-  c: WireCursor,
-  t: number,
-  end: number,
-  x: Extras,
-): boolean {
-  const key = TEXT_EXTRAS.get(t >>> 3);
-  if (key === undefined || (t & 7) !== LENGTH_DELIMITED) {
-    skipOther(c, t, end, t >>> 3 <= 21);
-    return false;
-  }
-  x[key] = c.string(end);
-  return TEXT_IDENTITY.has(key);
 }

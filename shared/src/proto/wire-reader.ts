@@ -153,3 +153,21 @@ export class WireCursor {
 export function tag(field: number, wireType: number): number {
   return field * 8 + wireType;
 }
+
+/** Skips a field this reader does not know; gives up on known ones. */
+export function skipOther(
+  c: WireCursor,
+  t: number,
+  end: number,
+  known: boolean,
+) {
+  if (known || t >>> 3 === 0) throw new NotFast();
+  c.skip(t, end);
+}
+
+/** The value of a wire enum (1, 2, …); gives up on 0 or unknown values. */
+export function enumValue<T>(values: readonly T[], wire: number): T {
+  const value = values[wire - 1];
+  if (value === undefined) throw new NotFast();
+  return value;
+}
