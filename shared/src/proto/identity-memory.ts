@@ -5,19 +5,19 @@
  */
 import type { GpuProcess, GpuSnapshot } from '../snapshot.ts';
 import {
-  fillFrom,
+  fillIdentity,
   hasStart,
   IDENTITY_GENERATION_MS,
-  identityFrom,
-  known,
+  identityOf,
   MAX_IDENTITIES_PER_GENERATION,
   sameStart,
 } from './process-identity.ts';
-import type { Known, ProcessIdentity } from './process-identity.ts';
+import type { ProcessIdentity } from './process-identity.ts';
 
 /**
- * The collector's side, one per node: identities learned from full
- * entries, in two generations of {@link IDENTITY_GENERATION_MS}. Decoding
+ * The collector's side, one per node: the full entries it decoded (the
+ * objects themselves, read-only), by pid, in two generations of
+ * {@link IDENTITY_GENERATION_MS}. Decoding
  * a message recalls (read only) and stages its full entries; the caller
  * commits them once the message is accepted, or discards them.
  *
@@ -31,7 +31,7 @@ import type { Known, ProcessIdentity } from './process-identity.ts';
 export class IdentityMemory {
   private readonly caches: (GpuCache | undefined)[] = [];
   private readonly headers: (GpuHeader | undefined)[] = [];
-  private filledFrom: Known | null = null;
+  private filledFrom: GpuProcess | null = null;
   /** Bumped whenever an identity is learned or forgotten. */
   private version = 0;
   /** Reuse records of the message being decoded, kept on commit. */
@@ -39,15 +39,15 @@ export class IdentityMemory {
   private building: Building | null = null;
   /** The process lists reusableList may hand out. */
   private readonly steadyLists = new Set<readonly unknown[]>();
-  private current = new Map<number, Known>();
-  private previous = new Map<number, Known>();
+  private current = new Map<number, GpuProcess>();
+  private previous = new Map<number, GpuProcess>();
   private generationStartMs: number | null = null;
   private staged: GpuProcess[] = [];
 
   /** The identity of a process entry that left it out; null if unknown. */
   recall(process: GpuProcess): ProcessIdentity | null {
     const found = this.find(process);
-    return found === null ? null : identityFrom(found);
+    return found === null ? null : identityOf(found);
   }
 
   /**
@@ -56,7 +56,7 @@ export class IdentityMemory {
    */
   fill(process: GpuProcess): void {
     const found = this.find(process);
-    if (found !== null) fillFrom(process, found);
+    if (found !== null) fillIdentity(process, found);
     this.filledFrom = found;
   }
 
@@ -231,7 +231,7 @@ export class IdentityMemory {
     this.building = null;
   }
 
-  private find(process: GpuProcess): Known | null {
+  private find(process: GpuProcess): GpuProcess | null {
     const found =
       this.current.get(process.pid) ?? this.previous.get(process.pid);
     return found !== undefined && sameStart(found, process) ? found : null;
@@ -258,7 +258,7 @@ export class IdentityMemory {
     if (this.staged.length > 0) this.version += 1;
     for (const process of this.staged) {
       if (this.current.size >= MAX_IDENTITIES_PER_GENERATION) break;
-      this.current.set(process.pid, known(process, atMs));
+      this.current.set(process.pid, process);
     }
     this.staged = [];
   }
@@ -298,8 +298,8 @@ interface GpuCache {
   ends: number[];
   /** The decoded object, or null for an entry sent in full. */
   processes: (GpuProcess | null)[];
-  /** The identity filled into each, or null when none was known. */
-  known: (Known | null)[];
+  /** The full entry each was filled from, or null when none was known. */
+  known: (GpuProcess | null)[];
   /** True when every entry left its identity out. */
   steady: boolean;
   /** The memory's version then: while unchanged, so are `known`. */
@@ -321,7 +321,7 @@ interface Building {
   starts: number[];
   ends: number[];
   processes: (GpuProcess | null)[];
-  known: (Known | null)[];
+  known: (GpuProcess | null)[];
 }
 
 /** Places of a snapshot whose entries are kept for reuse. */

@@ -54,8 +54,11 @@ export const IDENTITY_GENERATION_MS = 2 * IDENTITY_REFRESH_MS;
 /** Most identities the collector keeps per node and generation. */
 export const MAX_IDENTITIES_PER_GENERATION = 65_536;
 
-/** What makes a process the same one (pid plus its start), and its identity. */
-export interface Known {
+/**
+ * What the agent sent of a process in full: its start (pid plus start
+ * tell it apart), a copy of its identity, and when it was sent.
+ */
+interface Known {
   startedAt: string | null;
   startTimeTicks: number | null;
   name: string | null;
@@ -71,7 +74,7 @@ const IDENTITY_EXTRAS = IDENTITY_FIELDS.filter(
   (field) => field !== 'name' && field !== 'user' && field !== 'command',
 );
 
-export function known(process: GpuProcess, atMs: number): Known {
+function known(process: GpuProcess, atMs: number): Known {
   const source = process as unknown as Record<string, unknown>;
   const extras: [IdentityField, unknown][] = [];
   for (const field of IDENTITY_EXTRAS) {
@@ -96,21 +99,25 @@ export function hasStart(process: GpuProcess): boolean {
   );
 }
 
-export function sameStart(known: Known, process: GpuProcess): boolean {
+/** What tells a process from another one that reused its pid. */
+type Start = Pick<GpuProcess, 'startedAt' | 'startTimeTicks'>;
+
+/** True when both started at the same moment (same process). */
+export function sameStart(a: Start, b: Start): boolean {
   return (
-    known.startedAt === process.startedAt &&
-    known.startTimeTicks === (process.startTimeTicks ?? null)
+    a.startedAt === b.startedAt &&
+    (a.startTimeTicks ?? null) === (b.startTimeTicks ?? null)
   );
 }
 
-/** The identity fields as the process had them (absent extras stay absent). */
-export function identityFrom(known: Known): ProcessIdentity {
+/** The identity fields of a full entry (absent extras stay absent). */
+export function identityOf(full: GpuProcess): ProcessIdentity {
   const identity: ProcessIdentity = {
-    name: known.name,
-    user: known.user,
-    command: known.command,
+    name: full.name,
+    user: full.user,
+    command: full.command,
   };
-  fillFrom(identity as GpuProcess, known);
+  fillIdentity(identity as GpuProcess, full);
   return identity;
 }
 
@@ -172,11 +179,18 @@ export class IdentityElider {
   }
 }
 
-/** Sets the identity fields `found` holds on `process`. */
-export function fillFrom(process: GpuProcess, found: Known): void {
-  process.name = found.name;
-  process.user = found.user;
-  process.command = found.command;
+/**
+ * Sets the identity fields of the full entry `full` on `process`: name,
+ * user and command always, the others where `full` has them.
+ */
+export function fillIdentity(process: GpuProcess, full: GpuProcess): void {
+  process.name = full.name;
+  process.user = full.user;
+  process.command = full.command;
+  const source = full as unknown as Record<string, unknown>;
   const target = process as unknown as Record<string, unknown>;
-  for (const [field, value] of found.extras) target[field] = value;
+  for (const field of IDENTITY_EXTRAS) {
+    const value = source[field];
+    if (value !== undefined) target[field] = value;
+  }
 }
