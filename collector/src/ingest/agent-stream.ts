@@ -1,7 +1,8 @@
 /**
  * One agent's stream on the collector: authenticates it, answers its
- * opening, then decodes, validates and deduplicates each frame, queues the
- * new messages for the journal and acks cumulatively once they are stored.
+ * opening, then decodes, validates and deduplicates each frame, hands the
+ * new messages to the sink and to the journal at once, and acks
+ * cumulatively once they are applied and stored.
  * Every failure ends only this stream, with a status code and a short
  * detail the agent logs.
  */
@@ -23,8 +24,9 @@ import type {
   IdentityMemory,
   NodeIdentities,
 } from '../../../shared/src/proto/identity-memory.ts';
-import type { AcceptedMessage, CommitQueue } from './commit-queue.ts';
+import type { CommitQueue, StoredMessage } from './commit-queue.ts';
 import type { FleetState } from './fleet-state.ts';
+import type { MessageApplier } from './message-applier.ts';
 import { TokenBucket } from './rate-limit.ts';
 import type { RateLimit } from './rate-limit.ts';
 
@@ -35,6 +37,7 @@ export type LinkCall = ServerDuplexStream<Buffer, unknown>;
 export interface StreamContext {
   proto: LinkProto;
   commits: CommitQueue;
+  applier: MessageApplier;
   fleet: FleetState;
   clock: Clock;
   logger: Logger;
@@ -230,7 +233,11 @@ export class AgentStream {
     if (message.seq <= acceptedSeq)
       return { kind: 'duplicate', seq: message.seq };
     this.ctx.accepted.set(this.node, message.seq);
-    return { kind: 'accepted', seq: message.seq, accepted: { message, bytes } };
+    return {
+      kind: 'accepted',
+      seq: message.seq,
+      accepted: { message, seq: message.seq, bytes },
+    };
   }
 
   private reject(seq: number, reason: string): CheckOutcome {
@@ -239,27 +246,43 @@ export class AgentStream {
     return { kind: 'rejected', seq };
   }
 
-  /** Acks `highestSeq` once these (and all earlier) messages are stored. */
+  /**
+   * Applies and stores the accepted messages; acks `highestSeq` once they
+   * (and all earlier ones) are both.
+   */
   private queue(accepted: AcceptedMessage[], highestSeq: number): void {
     const count = accepted.length;
     this.pending += count;
     this.ctx.pending.total += count;
     this.updateFlow();
+    const messages = accepted.map((a) => a.message);
+    const applied = this.ctx.applier.apply(this.node, messages);
     const stored = this.ctx.commits.submit(this.node, accepted);
+    const lastSeq = messages.at(-1)?.seq ?? null;
+    const settle = () => {
+      this.pending -= count;
+      this.ctx.pending.total -= count;
+    };
     this.chain = this.chain
       .then(() => stored)
+      .then(() => applied)
       .then(
-        () => {
-          this.pending -= count;
-          this.ctx.pending.total -= count;
+        (ok) => {
+          settle();
+          if (ok && lastSeq !== null) {
+            this.ctx.commits.markApplied(this.node, lastSeq);
+          }
           this.reply({ type: 'ack', seq: highestSeq });
           this.resumeAll();
         },
-        () =>
+        () => {
+          settle();
           this.fail({
             code: Status.UNAVAILABLE,
             details: 'collector could not store messages; resend later',
-          }),
+          });
+          this.resumeAll();
+        },
       );
   }
 
@@ -321,6 +344,11 @@ export class AgentStream {
     this.ctx.fleet.disconnected(this.node, reason);
     this.log.info({ reason }, 'agent stream closed');
   }
+}
+
+/** An accepted message, decoded and as it came. */
+interface AcceptedMessage extends StoredMessage {
+  message: AgentMessage;
 }
 
 type CheckOutcome =

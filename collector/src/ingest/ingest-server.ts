@@ -26,6 +26,7 @@ import { isLoopbackHost } from './ingest-config.ts';
 import { RECORD_APPLIED } from './journal-format.ts';
 import { IngestJournal } from './journal.ts';
 import type { JournalOptions } from './journal.ts';
+import { MessageApplier } from './message-applier.ts';
 import type { MessageSink } from './message-sink.ts';
 import { TokenSource } from './token-source.ts';
 import type { TokenEntry } from './agent-tokens.ts';
@@ -146,14 +147,19 @@ function createContext(
   const streams = new Map<string, AgentStream>();
   const commits = new CommitQueue({
     journal,
+    logger: log,
+    onWriteFailed: (nodes) => nodes.forEach((node) => accepted.delete(node)),
+  });
+  const applier = new MessageApplier({
     sink: deps.sink,
     fleet: deps.fleet,
     logger: log,
-    onWriteFailed: (nodes) => nodes.forEach((node) => accepted.delete(node)),
+    storedSeq: (node) => journal.lastSeq(node),
   });
   return {
     proto,
     commits,
+    applier,
     fleet: deps.fleet,
     clock: deps.clock,
     logger: log,

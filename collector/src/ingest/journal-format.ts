@@ -36,35 +36,79 @@ export function encodeRecord(record: JournalRecord): Buffer {
 
 /** Encodes records back to back into one new buffer. */
 export function encodeRecords(records: readonly JournalRecord[]): Buffer {
-  return Buffer.concat(recordParts(records));
+  const buffer = new RecordBuffer();
+  for (const record of records) buffer.add(record);
+  return Buffer.from(buffer.bytes());
 }
 
+/** A buffer kept while it is at most this big; a bigger one is let go. */
+const KEEP_BYTES = 16 * 1024 * 1024;
+
 /**
- * The records as buffers to write one after the other: each record's
- * header (length, CRC, kind, node, seq) from one shared allocation,
- * followed by its payload as it is, not copied. The CRC covers the body
- * as the format says: header fields and payload.
+ * Records encoded back to back into one buffer that grows as needed and
+ * is used again once written, so a payload is copied here the moment it
+ * is accepted and the buffer it came in can be freed at once. Also keeps
+ * the highest seq per node of each kind, for the journal's bookkeeping.
  */
-export function recordParts(records: readonly JournalRecord[]): Buffer[] {
-  let headerTotal = 0;
-  for (const record of records) headerTotal += headerBytes(record.node);
-  const headers = Buffer.allocUnsafe(headerTotal);
-  const parts: Buffer[] = [];
-  let at = 0;
-  for (const record of records) {
-    const end = writeHeader(headers, at, record);
-    parts.push(headers.subarray(at, end));
-    if (record.payload.length > 0) parts.push(record.payload);
-    at = end;
+export class RecordBuffer {
+  private buf = Buffer.allocUnsafeSlow(64 * 1024);
+  private length = 0;
+  /** Highest message seq per node among the records. */
+  readonly messageSeqs = new Map<string, number>();
+  /** Highest "applied" seq per node among the records. */
+  readonly appliedSeqs = new Map<string, number>();
+
+  /** Number of bytes held. */
+  get size(): number {
+    return this.length;
   }
-  return parts;
+
+  /** Appends one record (its payload is copied). */
+  add(record: JournalRecord): void {
+    const needed = headerBytes(record.node) + record.payload.length;
+    this.reserve(needed);
+    const at = this.length;
+    const end = writeHeader(this.buf, at, record);
+    this.length = end + record.payload.copy(this.buf, end);
+    const seqs =
+      record.kind === RECORD_MESSAGE ? this.messageSeqs : this.appliedSeqs;
+    if (record.seq > (seqs.get(record.node) ?? 0)) {
+      seqs.set(record.node, record.seq);
+    }
+  }
+
+  /** The records' bytes (a view, valid until the next add or clear). */
+  bytes(): Buffer {
+    return this.buf.subarray(0, this.length);
+  }
+
+  /** Empties it for use again. */
+  clear(): void {
+    this.length = 0;
+    this.messageSeqs.clear();
+    this.appliedSeqs.clear();
+    if (this.buf.length > KEEP_BYTES) this.buf = Buffer.allocUnsafeSlow(0);
+  }
+
+  private reserve(needed: number): void {
+    if (this.length + needed <= this.buf.length) return;
+    const grown = Buffer.allocUnsafeSlow(
+      Math.max(this.length + needed, this.buf.length * 2, 64 * 1024),
+    );
+    this.buf.copy(grown, 0, 0, this.length);
+    this.buf = grown;
+  }
 }
 
 function headerBytes(node: string): number {
   return HEADER_BYTES + 2 + Buffer.byteLength(node, 'utf8') + 8;
 }
 
-/** Writes one record's header at `at`; returns where it ends. */
+/**
+ * Writes one record's header at `at` (the payload follows it); returns
+ * where the header ends. The CRC covers the body as the format says:
+ * header fields and payload.
+ */
 function writeHeader(out: Buffer, at: number, record: JournalRecord): number {
   const bodyAt = at + HEADER_BYTES;
   const nodeLength = out.write(record.node, bodyAt + 2, 'utf8');

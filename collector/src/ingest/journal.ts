@@ -20,10 +20,10 @@ import path from 'node:path';
 import type { Fs } from '../../../shared/src/fs.ts';
 import type { Logger } from '../../../shared/src/logger.ts';
 import {
-  recordParts,
   parseSegment,
   RECORD_APPLIED,
   RECORD_MESSAGE,
+  RecordBuffer,
 } from './journal-format.ts';
 import type { JournalRecord } from './journal-format.ts';
 
@@ -141,12 +141,23 @@ export class IngestJournal {
    */
   async write(records: readonly JournalRecord[], sync: boolean): Promise<void> {
     if (records.length === 0) return;
+    const buffer = new RecordBuffer();
+    for (const record of records) buffer.add(record);
+    await this.writeBuffer(buffer, sync);
+  }
+
+  /**
+   * Appends the records encoded in `buffer` in one write; with `sync`,
+   * returns after fsync. The buffer must stay unchanged until then.
+   */
+  async writeBuffer(buffer: RecordBuffer, sync: boolean): Promise<void> {
+    if (buffer.size === 0) return;
     const handle = this.requireHandle();
-    const parts = recordParts(records);
-    const size = await writeAll(handle, parts);
+    await writeAll(handle, buffer.bytes());
     if (sync) await handle.datasync();
-    this.current().sizeBytes += size;
-    for (const record of records) this.noteRecord(record);
+    this.current().sizeBytes += buffer.size;
+    raise(this.lastSeqByNode, buffer.messageSeqs);
+    raise(this.appliedByNode, buffer.appliedSeqs);
     if (this.current().sizeBytes >= this.options.segmentBytes) {
       await this.rotate();
     }
@@ -260,39 +271,34 @@ export class IngestJournal {
   }
 }
 
+/** What {@link writeAll} needs of a file handle. */
+export type WritableHandle = Pick<FileHandle, 'write'>;
+
 /**
- * Writes `parts` in order at the file's position with as few system calls
- * as the OS allows (gathered writes, continuing after a short one);
- * returns the bytes written.
+ * Writes all of `bytes` at the file's position, continuing after a short
+ * write.
  */
-async function writeAll(handle: FileHandle, parts: Buffer[]): Promise<number> {
-  let total = 0;
-  for (const part of parts) total += part.length;
-  let rest = parts;
+export async function writeAll(
+  handle: WritableHandle,
+  bytes: Buffer,
+): Promise<void> {
   let written = 0;
-  while (written < total) {
-    const { bytesWritten } = await handle.writev(rest.slice(0, MAX_PARTS));
+  while (written < bytes.length) {
+    const { bytesWritten } = await handle.write(
+      bytes,
+      written,
+      bytes.length - written,
+    );
     if (bytesWritten === 0) throw new Error('journal write made no progress');
     written += bytesWritten;
-    rest = skipBytes(rest, bytesWritten);
   }
-  return total;
 }
 
-/** Parts per gathered write (below every OS's IOV_MAX). */
-const MAX_PARTS = 1024;
-
-/** `parts` without their first `count` bytes. */
-export function skipBytes(parts: Buffer[], count: number): Buffer[] {
-  let left = count;
-  let index = 0;
-  while (index < parts.length && left >= parts[index]!.length) {
-    left -= parts[index]!.length;
-    index += 1;
+/** Raises each node's seq in `into` to the one in `from` where higher. */
+function raise(into: Map<string, number>, from: Map<string, number>): void {
+  for (const [node, seq] of from) {
+    if (seq > (into.get(node) ?? 0)) into.set(node, seq);
   }
-  const rest = parts.slice(index);
-  if (left > 0 && rest.length > 0) rest[0] = rest[0]!.subarray(left);
-  return rest;
 }
 
 function trackUnapplied(

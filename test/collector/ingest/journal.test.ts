@@ -7,11 +7,12 @@ import {
   parseSegment,
   RECORD_APPLIED,
   RECORD_MESSAGE,
+  RecordBuffer,
 } from '../../../collector/src/ingest/journal-format.ts';
 import {
   IngestJournal,
   readJournal,
-  skipBytes,
+  writeAll,
 } from '../../../collector/src/ingest/journal.ts';
 import { createNodeFs } from '../../../shared/src/fs.ts';
 import { createMemoryLogger } from '../../support/memory-logger.ts';
@@ -138,7 +139,7 @@ describe('IngestJournal', () => {
     await second.journal.close();
   });
 
-  it('writes a group of more records than one gathered write takes', async () => {
+  it('writes a group of many records in one buffer', async () => {
     const dir = tempDir();
     const { journal } = await open(dir);
     const records = Array.from({ length: 1500 }, (_, i) =>
@@ -152,11 +153,33 @@ describe('IngestJournal', () => {
     expect(read).to.deep.equal(records);
   });
 
-  it('continues a short write where it stopped', () => {
-    const parts = [Buffer.from('abc'), Buffer.from('defg'), Buffer.from('h')];
-    expect(skipBytes(parts, 5).map(String)).to.deep.equal(['fg', 'h']);
-    expect(skipBytes(parts, 3).map(String)).to.deep.equal(['defg', 'h']);
-    expect(skipBytes(parts, 8)).to.deep.equal([]);
+  it('continues a short write where it stopped', async () => {
+    const out: string[] = [];
+    const handle = {
+      // Writes at most 3 bytes per call, as a disk that is nearly full may.
+      write: async (buf: Buffer, offset: number, length: number) => {
+        const bytesWritten = Math.min(3, length);
+        out.push(buf.toString('utf8', offset, offset + bytesWritten));
+        return { bytesWritten, buffer: buf };
+      },
+    };
+
+    await writeAll(handle as never, Buffer.from('abcdefgh'));
+
+    expect(out).to.deep.equal(['abc', 'def', 'gh']);
+  });
+
+  it('fails a write that makes no progress instead of looping', async () => {
+    const handle = {
+      write: async (buf: Buffer) => ({ bytesWritten: 0, buffer: buf }),
+    };
+
+    let error: Error | null = null;
+    await writeAll(handle as never, Buffer.from('abc')).catch(
+      (e: Error) => (error = e),
+    );
+
+    expect(error).to.have.property('message', 'journal write made no progress');
   });
 
   it('retires old segments above maxBytes and remembers their seqs', async () => {
@@ -181,6 +204,43 @@ describe('IngestJournal', () => {
     expect(second.journal.lastSeq('jasper')).to.equal(40);
     expect(second.journal.takeUnapplied()).to.deep.equal([]);
     await second.journal.close();
+  });
+});
+
+describe('RecordBuffer', () => {
+  it('holds records that parse back, copied from their payloads', () => {
+    const buffer = new RecordBuffer();
+    const first = message('jasper', 7, 70 * 1024);
+    const records = [first, applied('jasper', 5), message('onyx', 3, 0)];
+
+    records.forEach((record) => buffer.add(record));
+    const parsed = parseSegment(Buffer.from(buffer.bytes()));
+    first.payload.fill(0xff);
+
+    expect(parsed.records.map((r) => [r.kind, r.node, r.seq])).to.deep.equal(
+      records.map((r) => [r.kind, r.node, r.seq]),
+    );
+    expect(parsed.records[0]!.payload).to.deep.equal(
+      Buffer.alloc(70 * 1024, 7),
+    );
+    expect(buffer.size).to.equal(encodeRecords(records).length);
+    expect([...buffer.messageSeqs]).to.deep.equal([
+      ['jasper', 7],
+      ['onyx', 3],
+    ]);
+    expect([...buffer.appliedSeqs]).to.deep.equal([['jasper', 5]]);
+  });
+
+  it('is empty after clear and used again', () => {
+    const buffer = new RecordBuffer();
+    buffer.add(message('jasper', 1, 100));
+    buffer.clear();
+    buffer.add(message('jasper', 2, 10));
+
+    expect(parseSegment(Buffer.from(buffer.bytes())).records).to.deep.equal([
+      message('jasper', 2, 10),
+    ]);
+    expect([...buffer.messageSeqs]).to.deep.equal([['jasper', 2]]);
   });
 });
 

@@ -1,0 +1,105 @@
+import { expect } from 'chai';
+import { FleetState } from '../../../collector/src/ingest/fleet-state.ts';
+import { MessageApplier } from '../../../collector/src/ingest/message-applier.ts';
+import type { AgentMessage } from '../../../shared/src/messages.ts';
+import { createMemoryLogger } from '../../support/memory-logger.ts';
+
+/** A message the fleet state only counts (its SLI is never read here). */
+function message(seq: number): AgentMessage {
+  return {
+    node: 'jasper',
+    seq,
+    sentAtMs: 1772287200000 + seq,
+    payload: { type: 'sli', sli: {} },
+  } as unknown as AgentMessage;
+}
+
+function setup(storedSeq = 0) {
+  const calls: number[][] = [];
+  const gates: (() => void)[] = [];
+  let failNext = false;
+  let hold = false;
+  const fleet = new FleetState();
+  const { logger, lines } = createMemoryLogger();
+  const applier = new MessageApplier({
+    sink: {
+      apply: async (_node, messages) => {
+        calls.push(messages.map((m) => m.seq));
+        if (hold) await new Promise<void>((resolve) => gates.push(resolve));
+        if (failNext) {
+          failNext = false;
+          throw new Error('engine is full');
+        }
+      },
+    },
+    fleet,
+    logger,
+    storedSeq: () => storedSeq,
+  });
+  return {
+    applier,
+    calls,
+    fleet,
+    lines,
+    gates,
+    failNext: () => (failNext = true),
+    hold: (on: boolean) => (hold = on),
+  };
+}
+
+describe('MessageApplier', () => {
+  it('applies each message once per run, in seq order', async () => {
+    const t = setup();
+
+    expect(await t.applier.apply('jasper', [message(1), message(2)])).to.equal(
+      true,
+    );
+    // Sent again after a failed journal write: stored, not applied again.
+    expect(await t.applier.apply('jasper', [message(2), message(3)])).to.equal(
+      true,
+    );
+    expect(await t.applier.apply('jasper', [message(3)])).to.equal(true);
+
+    expect(t.calls).to.deep.equal([[1, 2], [3]]);
+    expect(t.fleet.node('jasper')?.counts.applied).to.equal(3);
+  });
+
+  it('starts after what the journal already holds', async () => {
+    const t = setup(5);
+
+    await t.applier.apply('jasper', [message(4), message(5), message(6)]);
+
+    expect(t.calls).to.deep.equal([[6]]);
+  });
+
+  it("waits for a node's earlier apply before the next", async () => {
+    const t = setup();
+    t.hold(true);
+
+    const first = t.applier.apply('jasper', [message(1)]);
+    const second = t.applier.apply('jasper', [message(2)]);
+    const resent = t.applier.apply('jasper', [message(2)]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(t.calls).to.deep.equal([[1]]);
+
+    t.hold(false);
+    t.gates.shift()!();
+    await first;
+    await second;
+    expect(await resent).to.equal(true);
+    expect(t.calls).to.deep.equal([[1], [2]]);
+  });
+
+  it('reports a sink failure, leaves the fleet alone and goes on', async () => {
+    const t = setup();
+    t.failNext();
+
+    expect(await t.applier.apply('jasper', [message(1)])).to.equal(false);
+    expect(await t.applier.apply('jasper', [message(2)])).to.equal(true);
+
+    expect(t.calls).to.deep.equal([[1], [2]]);
+    expect(t.fleet.node('jasper')?.counts.applied).to.equal(1);
+    const failure = t.lines.find((line) => line.level === 50)!;
+    expect(failure).to.include({ node: 'jasper', fromSeq: 1 });
+  });
+});
