@@ -41,18 +41,24 @@ export function encodeRecords(records: readonly JournalRecord[]): Buffer {
   return Buffer.from(buffer.bytes());
 }
 
-/** A buffer kept while it is at most this big; a bigger one is let go. */
-const KEEP_BYTES = 16 * 1024 * 1024;
+/** Smallest size a record buffer starts at or shrinks to. */
+const MIN_BUFFER_BYTES = 64 * 1024;
 
 /**
  * Records encoded back to back into one buffer that grows as needed and
  * is used again once written, so a payload is copied here the moment it
  * is accepted and the buffer it came in can be freed at once. Also keeps
  * the highest seq per node of each kind, for the journal's bookkeeping.
+ *
+ * The buffer keeps its size while groups keep coming that big (growing
+ * it again for every group would allocate as much as is written), and
+ * shrinks once groups have been much smaller for a while.
  */
 export class RecordBuffer {
-  private buf = Buffer.allocUnsafeSlow(64 * 1024);
+  private buf = Buffer.allocUnsafeSlow(MIN_BUFFER_BYTES);
   private length = 0;
+  /** Bytes of recent groups, decaying: what the buffer should hold. */
+  private recentBytes = 0;
   /** Highest message seq per node among the records. */
   readonly messageSeqs = new Map<string, number>();
   /** Highest "applied" seq per node among the records. */
@@ -61,6 +67,11 @@ export class RecordBuffer {
   /** Number of bytes held. */
   get size(): number {
     return this.length;
+  }
+
+  /** Bytes the buffer takes, held or not. */
+  get capacity(): number {
+    return this.buf.length;
   }
 
   /** Appends one record (its payload is copied). */
@@ -84,16 +95,20 @@ export class RecordBuffer {
 
   /** Empties it for use again. */
   clear(): void {
+    this.recentBytes = Math.max(this.length, this.recentBytes * 0.9);
     this.length = 0;
     this.messageSeqs.clear();
     this.appliedSeqs.clear();
-    if (this.buf.length > KEEP_BYTES) this.buf = Buffer.allocUnsafeSlow(0);
+    const fits = Math.max(MIN_BUFFER_BYTES, 2 * this.recentBytes);
+    if (this.buf.length > 2 * fits) {
+      this.buf = Buffer.allocUnsafeSlow(Math.ceil(fits));
+    }
   }
 
   private reserve(needed: number): void {
     if (this.length + needed <= this.buf.length) return;
     const grown = Buffer.allocUnsafeSlow(
-      Math.max(this.length + needed, this.buf.length * 2, 64 * 1024),
+      Math.max(this.length + needed, this.buf.length * 2),
     );
     this.buf.copy(grown, 0, 0, this.length);
     this.buf = grown;

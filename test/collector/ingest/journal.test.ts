@@ -244,6 +244,33 @@ describe('RecordBuffer', () => {
   });
 });
 
+describe('RecordBuffer size', () => {
+  const group = (buffer: RecordBuffer, bytes: number) => {
+    buffer.add(message('jasper', 1, bytes));
+    buffer.clear();
+  };
+
+  it('keeps its size while groups stay that big', () => {
+    const buffer = new RecordBuffer();
+    group(buffer, 20 * MIB);
+    const capacity = buffer.capacity;
+
+    for (let i = 0; i < 10; i += 1) group(buffer, 20 * MIB);
+
+    expect(capacity).to.be.at.least(20 * MIB);
+    expect(buffer.capacity).to.equal(capacity);
+  });
+
+  it('shrinks once groups have been small for a while', () => {
+    const buffer = new RecordBuffer();
+    group(buffer, 8 * MIB);
+
+    for (let i = 0; i < 60; i += 1) group(buffer, 1000);
+
+    expect(buffer.capacity).to.be.below(MIB);
+  });
+});
+
 describe('encodeRecords()', () => {
   it('writes records back to back that parse like encodeRecord', () => {
     const records = [
