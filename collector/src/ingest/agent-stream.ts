@@ -59,6 +59,8 @@ export interface StreamContext {
   heldBack: Set<AgentStream>;
   /** Process identities each node sent in full (`process-identity.ts`). */
   identities: NodeIdentities;
+  /** Whether the stream read-ahead warning was logged (`flow-window.ts`). */
+  readAheadWarned: boolean;
 }
 
 /** A stream ending status. */

@@ -1,5 +1,7 @@
 /**
- * The HTTP/2 flow-control window of the ingest's connections.
+ * How much an agent can send the collector before it reads: the HTTP/2
+ * flow-control window of the ingest's connections, and the frames a
+ * stream reads ahead.
  *
  * Node's HTTP/2 gives every connection and stream a 64 KiB receive window;
  * an agent sending its backlog must then wait a round trip for a
@@ -13,10 +15,12 @@
  * grpc-js version has no such field, nothing changes and the caller says
  * so in its log; the link still works, only slower.
  *
- * A paused stream can hold up to one window of bytes nobody has read, so
- * the window times the number of connected agents bounds that memory.
+ * A paused stream can hold up to one window of bytes nobody has read, and
+ * (`limitReadAhead`) one frame already read, so the window plus one frame
+ * times the number of connected agents bounds that memory.
  */
 import type { ServerHttp2Session } from 'node:http2';
+import type { Readable } from 'node:stream';
 
 /** Default window: 1 MiB per connection and per stream. */
 export const DEFAULT_FLOW_CONTROL_WINDOW_BYTES = 1024 * 1024;
@@ -55,4 +59,21 @@ export function setFlowControlWindow(
     });
   }
   return http2Servers.length > 0;
+}
+
+/**
+ * Lets a gRPC server stream read at most one frame ahead of its consumer.
+ * grpc-js streams are object-mode Readables with Node's default high-water
+ * mark of 16, which they fill even while paused: 16 frames of up to
+ * `maxMessageBytes` each, per agent, on top of the HTTP/2 window. Node has
+ * no public setter for the mark of an existing stream, so this sets the
+ * one in its `_readableState`; false when that is not there (the default
+ * then stays).
+ */
+export function limitReadAhead(stream: Readable): boolean {
+  const state = (stream as { _readableState?: { highWaterMark?: unknown } })
+    ._readableState;
+  if (typeof state?.highWaterMark !== 'number') return false;
+  state.highWaterMark = 1;
+  return true;
 }

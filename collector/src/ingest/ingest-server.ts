@@ -18,6 +18,7 @@ import type { LinkCall, StreamContext } from './agent-stream.ts';
 import { CommitQueue } from './commit-queue.ts';
 import {
   DEFAULT_FLOW_CONTROL_WINDOW_BYTES,
+  limitReadAhead,
   setFlowControlWindow,
 } from './flow-window.ts';
 import type { FleetState } from './fleet-state.ts';
@@ -173,6 +174,7 @@ function createContext(
     pending: { total: 0 },
     heldBack: new Set(),
     identities,
+    readAheadWarned: false,
   };
 }
 
@@ -181,6 +183,13 @@ async function acceptStream(
   ctx: StreamContext,
   tokens: TokenSource,
 ): Promise<void> {
+  if (!limitReadAhead(call) && !ctx.readAheadWarned) {
+    ctx.readAheadWarned = true;
+    ctx.logger.warn(
+      {},
+      'cannot limit how far a stream reads ahead with this Node.js; a paused agent stream may hold 16 frames',
+    );
+  }
   const authorization = call.metadata.get('authorization')[0];
   const check = await tokens.check(
     typeof authorization === 'string' ? authorization : null,

@@ -1,7 +1,13 @@
 import http2 from 'node:http2';
 import type { Settings } from 'node:http2';
+import { Readable } from 'node:stream';
+import { Client, credentials, Server, ServerCredentials } from '@grpc/grpc-js';
+import type { ServerDuplexStream } from '@grpc/grpc-js';
 import { expect } from 'chai';
-import { setFlowControlWindow } from '../../../collector/src/ingest/flow-window.ts';
+import {
+  limitReadAhead,
+  setFlowControlWindow,
+} from '../../../collector/src/ingest/flow-window.ts';
 import { startTestIngest, tempDir } from '../../support/link-harness.ts';
 
 /**
@@ -46,5 +52,69 @@ describe('ingest HTTP/2 flow-control window', function () {
     expect(setFlowControlWindow({ http2Servers: new Map() }, 1024)).to.equal(
       false,
     );
+  });
+});
+
+/**
+ * Frames a real grpc-js server stream holds unread after its consumer took
+ * the first one and paused, while the client has 40 more on the way.
+ */
+async function heldWhilePaused(limit: boolean): Promise<number> {
+  const same = (bytes: Buffer) => bytes;
+  const method = {
+    path: '/test.Frames/Stream',
+    requestStream: true,
+    responseStream: true,
+    requestSerialize: same,
+    requestDeserialize: same,
+    responseSerialize: same,
+    responseDeserialize: same,
+  };
+  const server = new Server();
+  const held = new Promise<number>((resolve) => {
+    server.addService(
+      { Stream: method },
+      {
+        Stream: (call: ServerDuplexStream<Buffer, Buffer>) => {
+          if (limit) limitReadAhead(call);
+          call.once('data', () => {
+            call.pause();
+            setTimeout(() => resolve(call.readableLength), 500);
+          });
+        },
+      },
+    );
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(
+      '127.0.0.1:0',
+      ServerCredentials.createInsecure(),
+      (error, bound) => (error ? reject(error) : resolve(bound)),
+    ),
+  );
+  const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
+  const call = client.makeBidiStreamRequest(method.path, same, same);
+  call.on('error', () => {});
+  for (let i = 0; i < 41; i += 1) call.write(Buffer.alloc(1000, i));
+  try {
+    return await held;
+  } finally {
+    call.cancel();
+    client.close();
+    server.forceShutdown();
+  }
+}
+
+describe('ingest stream read-ahead', function () {
+  this.timeout(20_000);
+
+  it('holds at most one frame while a stream is paused', async () => {
+    expect(await heldWhilePaused(false)).to.be.greaterThan(1);
+    expect(await heldWhilePaused(true)).to.be.at.most(1);
+  });
+
+  it('says so when a stream has no state to limit', () => {
+    expect(limitReadAhead(new Readable({ read() {} }))).to.equal(true);
+    expect(limitReadAhead({} as Readable)).to.equal(false);
   });
 });
