@@ -49,12 +49,12 @@ export interface StreamContext {
   streams: Map<string, AgentStream>;
   rateLimit: RateLimit;
   maxFrameBytes: number;
-  /** Pause reading a stream with this many messages waiting for the journal. */
-  maxPendingMessages: number;
-  /** Pause reading every stream while this many wait in total. */
-  maxPendingTotal: number;
-  /** Messages waiting for the journal, all streams together. */
-  pending: { total: number };
+  /** Pause reading a stream with this many bytes waiting for the journal. */
+  maxPendingBytes: number;
+  /** Pause reading every stream while this many bytes wait in total. */
+  maxPendingBytesTotal: number;
+  /** Bytes of messages waiting for the journal, all streams together. */
+  pending: { bytes: number };
   /** Streams paused because of the total, to resume when it goes down. */
   heldBack: Set<AgentStream>;
   /** Process identities each node sent in full (`process-identity.ts`). */
@@ -73,7 +73,8 @@ interface Failure {
 export class AgentStream {
   private opened = false;
   private ended = false;
-  private pending = 0;
+  /** Bytes of this stream's messages waiting for the journal. */
+  private pendingBytes = 0;
   private rateWaiting = false;
   private paused = false;
   private chain: Promise<void> = Promise.resolve();
@@ -253,17 +254,23 @@ export class AgentStream {
    * (and all earlier ones) are both.
    */
   private queue(accepted: AcceptedMessage[], highestSeq: number): void {
-    const count = accepted.length;
-    this.pending += count;
-    this.ctx.pending.total += count;
+    let bytes = 0;
+    for (const message of accepted) bytes += message.bytes.length;
+    const wasUnder = this.ctx.pending.bytes < this.ctx.maxPendingBytesTotal;
+    this.pendingBytes += bytes;
+    this.ctx.pending.bytes += bytes;
     this.updateFlow();
+    if (wasUnder && this.ctx.pending.bytes >= this.ctx.maxPendingBytesTotal) {
+      // Stop reading every stream now, not as each sends its next frame.
+      this.ctx.streams.forEach((stream) => stream.updateFlow());
+    }
     const messages = accepted.map((a) => a.message);
     const applied = this.ctx.applier.apply(this.node, messages);
     const stored = this.ctx.commits.submit(this.node, accepted);
     const lastSeq = messages.at(-1)?.seq ?? null;
     const settle = () => {
-      this.pending -= count;
-      this.ctx.pending.total -= count;
+      this.pendingBytes -= bytes;
+      this.ctx.pending.bytes -= bytes;
     };
     this.chain = this.chain
       .then(() => stored)
@@ -302,7 +309,7 @@ export class AgentStream {
   /** Resumes the streams the total held back, once it went down. */
   private resumeAll(): void {
     this.updateFlow();
-    if (this.ctx.pending.total >= this.ctx.maxPendingTotal) return;
+    if (this.ctx.pending.bytes >= this.ctx.maxPendingBytesTotal) return;
     const held = [...this.ctx.heldBack];
     this.ctx.heldBack.clear();
     held.forEach((stream) => stream.updateFlow());
@@ -310,10 +317,10 @@ export class AgentStream {
 
   /** Pauses or resumes reading as the limits say. */
   updateFlow(): void {
-    const overTotal = this.ctx.pending.total >= this.ctx.maxPendingTotal;
+    const overTotal = this.ctx.pending.bytes >= this.ctx.maxPendingBytesTotal;
     const shouldPause =
       this.rateWaiting ||
-      this.pending >= this.ctx.maxPendingMessages ||
+      this.pendingBytes >= this.ctx.maxPendingBytes ||
       overTotal;
     if (overTotal) this.ctx.heldBack.add(this);
     if (shouldPause && !this.paused) this.call.pause();

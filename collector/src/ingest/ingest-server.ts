@@ -44,14 +44,17 @@ export interface IngestServerOptions {
   maxMessageBytes: number;
   rateLimit: IngestConfig['rateLimit'];
   journal: JournalOptions;
-  /** Messages a stream may have waiting for the journal; default 256. */
-  maxPendingMessages?: number;
   /**
-   * Messages all streams together may have waiting; default 512. This
-   * bounds the collector's memory whatever the number of agents: a decoded
-   * 8-GPU × 16-process snapshot takes some tens of KiB.
+   * Bytes of messages a stream may have waiting for the journal before it
+   * is no longer read; default 4 MiB.
    */
-  maxPendingTotal?: number;
+  maxPendingBytes?: number;
+  /**
+   * Bytes of messages all streams together may have waiting; default
+   * 32 MiB. With the HTTP/2 window and one frame per stream
+   * (`flow-window.ts`) this bounds the memory that waiting data takes.
+   */
+  maxPendingBytesTotal?: number;
   /**
    * HTTP/2 receive window per connection and per stream, bytes; default
    * 1 MiB (`flow-window.ts`).
@@ -169,9 +172,9 @@ function createContext(
     streams,
     rateLimit: options.rateLimit,
     maxFrameBytes: options.maxMessageBytes,
-    maxPendingMessages: options.maxPendingMessages ?? 256,
-    maxPendingTotal: options.maxPendingTotal ?? 512,
-    pending: { total: 0 },
+    maxPendingBytes: options.maxPendingBytes ?? 4 * 1024 * 1024,
+    maxPendingBytesTotal: options.maxPendingBytesTotal ?? 32 * 1024 * 1024,
+    pending: { bytes: 0 },
     heldBack: new Set(),
     identities,
     readAheadWarned: false,

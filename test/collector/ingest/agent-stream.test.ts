@@ -1,0 +1,224 @@
+import { EventEmitter } from 'node:events';
+import { status as Status } from '@grpc/grpc-js';
+import { expect } from 'chai';
+import { AgentStream } from '../../../collector/src/ingest/agent-stream.ts';
+import type {
+  LinkCall,
+  StreamContext,
+} from '../../../collector/src/ingest/agent-stream.ts';
+import type {
+  CommitQueue,
+  StoredMessage,
+} from '../../../collector/src/ingest/commit-queue.ts';
+import { FleetState } from '../../../collector/src/ingest/fleet-state.ts';
+import { MessageApplier } from '../../../collector/src/ingest/message-applier.ts';
+import { buildFrame } from '../../../shared/src/proto/frame.ts';
+import { NodeIdentities } from '../../../shared/src/proto/identity-memory.ts';
+import { loadLinkProto } from '../../../shared/src/proto/link-proto.ts';
+import {
+  encodeAgentMessage,
+  encodeStreamOpen,
+} from '../../../shared/src/proto/message-codec.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
+import { sampleSnapshot } from '../../support/link-fixtures.ts';
+import { createMemoryLogger } from '../../support/memory-logger.ts';
+
+const proto = loadLinkProto();
+const T0 = Date.parse('2026-02-28T14:00:00Z');
+
+/** The side of a gRPC call the stream uses, recording what it does. */
+class FakeCall extends EventEmitter {
+  paused = false;
+  replies: Record<string, unknown>[] = [];
+  errors: { code: number; details: string }[] = [];
+  metadata = { get: () => [] };
+
+  constructor() {
+    super();
+    this.on('error', (error: { code: number; details: string }) =>
+      this.errors.push(error),
+    );
+  }
+
+  getPeer(): string {
+    return '127.0.0.1:40000';
+  }
+
+  pause(): this {
+    this.paused = true;
+    return this;
+  }
+
+  resume(): this {
+    this.paused = false;
+    return this;
+  }
+
+  write(reply: Record<string, unknown>): boolean {
+    this.replies.push(reply);
+    return true;
+  }
+
+  end(): void {}
+
+  acks(): number[] {
+    return this.replies.flatMap((r) =>
+      r.ack ? [(r.ack as { seq: number }).seq] : [],
+    );
+  }
+}
+
+/** A commit queue whose writes finish, or fail, when the test says. */
+class HeldCommits {
+  writes: {
+    node: string;
+    seqs: number[];
+    finish: () => void;
+    fail: () => void;
+  }[] = [];
+  marks: [string, number][] = [];
+
+  submit(node: string, messages: readonly StoredMessage[]): Promise<void> {
+    return new Promise((finish, reject) => {
+      this.writes.push({
+        node,
+        seqs: messages.map((m) => m.seq),
+        finish: () => finish(),
+        fail: () => reject(new Error('ENOSPC: no space left on device')),
+      });
+    });
+  }
+
+  markApplied(node: string, seq: number): void {
+    this.marks.push([node, seq]);
+  }
+}
+
+function message(node: string, seq: number): Buffer {
+  const snapshot = sampleSnapshot(node, 1, 2);
+  snapshot.takenAt = new Date(T0 + seq * 1000).toISOString();
+  return encodeAgentMessage(proto, {
+    node,
+    seq,
+    sentAtMs: T0 + seq * 1000,
+    payload: { type: 'snapshot', snapshot },
+  });
+}
+
+function openFrame(node: string): Buffer {
+  return buildFrame(
+    encodeStreamOpen(proto, { node, agentVersion: 'test', hello: null }),
+    [],
+  );
+}
+
+const MESSAGE_BYTES = message('jasper', 1).length;
+
+function setup(limits: { perStream: number; total: number }) {
+  const commits = new HeldCommits();
+  const fleet = new FleetState();
+  const { logger } = createMemoryLogger();
+  const ctx: StreamContext = {
+    proto,
+    commits: commits as unknown as CommitQueue,
+    applier: new MessageApplier({
+      sink: { apply: async () => {} },
+      fleet,
+      logger,
+      storedSeq: () => 0,
+    }),
+    fleet,
+    clock: new FakeClock(),
+    logger,
+    accepted: new Map(),
+    storedSeq: () => 0,
+    streams: new Map(),
+    rateLimit: { messagesPerSecond: 1_000_000, burstMessages: 1_000_000 },
+    maxFrameBytes: 4 * 1024 * 1024,
+    maxPendingBytes: limits.perStream,
+    maxPendingBytesTotal: limits.total,
+    pending: { bytes: 0 },
+    heldBack: new Set(),
+    identities: new NodeIdentities(),
+    readAheadWarned: false,
+  };
+  const open = (node: string) => {
+    const call = new FakeCall();
+    new AgentStream(call as unknown as LinkCall, node, ctx).start();
+    call.emit('data', openFrame(node));
+    return call;
+  };
+  return { ctx, commits, open };
+}
+
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('AgentStream flow control', () => {
+  it('stops reading a stream with too much waiting for the journal, and reads on once it is stored', async () => {
+    const t = setup({ perStream: 2.5 * MESSAGE_BYTES, total: 1e9 });
+    const call = t.open('jasper');
+
+    call.emit('data', buildFrame(null, [message('jasper', 1)]));
+    expect(call.paused).to.equal(false);
+    call.emit(
+      'data',
+      buildFrame(null, [message('jasper', 2), message('jasper', 3)]),
+    );
+    expect(call.paused).to.equal(true);
+    expect(t.ctx.pending.bytes).to.equal(3 * MESSAGE_BYTES);
+
+    t.commits.writes.forEach((write) => write.finish());
+    await settle();
+
+    expect(call.paused).to.equal(false);
+    expect(call.acks()).to.deep.equal([1, 3]);
+    expect(t.commits.marks).to.deep.equal([
+      ['jasper', 1],
+      ['jasper', 3],
+    ]);
+    expect(t.ctx.pending.bytes).to.equal(0);
+  });
+
+  it('holds back every stream while the total waiting is too much', async () => {
+    const t = setup({ perStream: 1e9, total: 2 * MESSAGE_BYTES });
+    const jasper = t.open('jasper');
+    const onyx = t.open('onyx');
+
+    jasper.emit(
+      'data',
+      buildFrame(null, [message('jasper', 1), message('jasper', 2)]),
+    );
+    expect(jasper.paused).to.equal(true);
+    expect(onyx.paused).to.equal(true);
+
+    t.commits.writes[0]!.finish();
+    await settle();
+
+    expect(jasper.paused).to.equal(false);
+    expect(onyx.paused).to.equal(false);
+  });
+
+  it('ends a stream whose messages could not be stored and frees what they held', async () => {
+    const t = setup({ perStream: 1e9, total: 2 * MESSAGE_BYTES });
+    const jasper = t.open('jasper');
+    const onyx = t.open('onyx');
+    jasper.emit(
+      'data',
+      buildFrame(null, [message('jasper', 1), message('jasper', 2)]),
+    );
+    expect(onyx.paused).to.equal(true);
+
+    t.commits.writes[0]!.fail();
+    await settle();
+
+    expect(jasper.errors).to.deep.equal([
+      {
+        code: Status.UNAVAILABLE,
+        details: 'collector could not store messages; resend later',
+      },
+    ]);
+    expect(jasper.acks()).to.deep.equal([]);
+    expect(t.ctx.pending.bytes).to.equal(0);
+    expect(onyx.paused).to.equal(false);
+  });
+});
