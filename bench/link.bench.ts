@@ -34,6 +34,10 @@ interface Figures {
   rssPeakMiB: number;
   fullBytes: number;
   steadyBytes: number;
+  /** Messages each simulated agent keeps unacknowledged, at most. */
+  windowMessages: number;
+  /** Messages per frame. */
+  batchMessages: number;
 }
 
 async function measure(agents: number): Promise<Figures> {
@@ -93,7 +97,15 @@ async function measure(agents: number): Promise<Figures> {
   clearInterval(sampler);
   const result = JSON.parse(
     (await load.waitForLine(/^RESULT /, 30_000)).slice(7),
-  ) as Pick<Figures, 'p50Ms' | 'p99Ms' | 'fullBytes' | 'steadyBytes'> & {
+  ) as Pick<
+    Figures,
+    | 'p50Ms'
+    | 'p99Ms'
+    | 'fullBytes'
+    | 'steadyBytes'
+    | 'windowMessages'
+    | 'batchMessages'
+  > & {
     loadCpuMicros: number;
   };
   await killChild(load.child, 'SIGKILL');
@@ -110,6 +122,8 @@ async function measure(agents: number): Promise<Figures> {
     rssPeakMiB: rssPeak / 2 ** 20,
     fullBytes: result.fullBytes,
     steadyBytes: result.steadyBytes,
+    windowMessages: result.windowMessages,
+    batchMessages: result.batchMessages,
   };
 }
 
@@ -138,7 +152,7 @@ export default async function linkBench(): Promise<void> {
         ? 'meets aim'
         : `${((f.perSecond / AIM_PER_SECOND) * 100).toFixed(0)}% of aim`;
     console.log(
-      `${String(agents).padStart(3)} agents: ${f.perSecond.toFixed(0)} snapshots/s acked (${verdict}), collector CPU ${f.cpuMicrosPerMessage.toFixed(1)} µs/msg (load generator ${f.loadCpuMicrosPerMessage.toFixed(1)}), event loop ${(f.loopBusy * 100).toFixed(0)}% busy, send-to-ack p50 ${f.p50Ms?.toFixed(1)} ms p99 ${f.p99Ms?.toFixed(1)} ms, collector RSS peak ${f.rssPeakMiB.toFixed(0)} MiB, ${f.steadyBytes} B/msg (${f.fullBytes} B with identities, 1 in 60)`,
+      `${String(agents).padStart(3)} agents: ${f.perSecond.toFixed(0)} snapshots/s acked (${verdict}), collector CPU ${f.cpuMicrosPerMessage.toFixed(1)} µs/msg (load generator ${f.loadCpuMicrosPerMessage.toFixed(1)}), event loop ${(f.loopBusy * 100).toFixed(0)}% busy, send-to-ack p50 ${f.p50Ms?.toFixed(1)} ms p99 ${f.p99Ms?.toFixed(1)} ms, collector RSS peak ${f.rssPeakMiB.toFixed(0)} MiB, ${f.steadyBytes} B/msg (${f.fullBytes} B with identities, 1 in 60), ${f.windowMessages} in flight per agent in frames of ${f.batchMessages}`,
     );
   }
 }

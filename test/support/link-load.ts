@@ -5,7 +5,10 @@
  *
  * TOKENS_JSON is `[{ node, token }]`; one simulated agent per entry, each
  * on its own gRPC connection. Agents send 8-GPU × 16-process snapshots in
- * frames, within a send window, the way the agent's link does. Each
+ * frames, within a send window, the way the agent's link does: its own
+ * window and frame limits (`DEFAULT_SEND_WINDOW`), but no more than
+ * {@link TOTAL_IN_FLIGHT} messages unacknowledged over all agents (at
+ * least 8 each), so that the load's memory stays modest. Each
  * message stands for one second of an agent: as the agent's encoder does
  * (`process-identity.ts`), one in 60 carries every process identity in
  * full and the others leave them out. The snapshot bodies are encoded once
@@ -35,6 +38,7 @@ import {
   IDENTITY_REFRESH_MS,
   IdentityElider,
 } from '../../shared/src/proto/process-identity.ts';
+import { DEFAULT_SEND_WINDOW } from '../../agent/src/link/link-session.ts';
 import { sampleSnapshot } from './link-fixtures.ts';
 
 const [address, tokensFile, warmupText, measureText] = process.argv.slice(2);
@@ -45,11 +49,6 @@ const agents = JSON.parse(readFileSync(tokensFile!, 'utf8')) as {
 const warmupMs = Number(warmupText);
 const measureMs = Number(measureText);
 const proto = loadLinkProto();
-const windowMessages = Math.max(
-  8,
-  Math.min(800, Math.floor(3200 / agents.length)),
-);
-const batchMessages = Math.min(64, windowMessages);
 let t0 = performance.now();
 const latenciesMs: number[] = [];
 let ackedInWindow = 0;
@@ -204,9 +203,13 @@ function runAgent(
     while (!waitingDrain && nextSeq - 1 - acked < windowMessages) {
       const now = performance.now();
       const first = nextSeq;
-      nextSeq += batchMessages;
+      const count = Math.min(
+        batchMessages,
+        windowMessages - (first - 1 - acked),
+      );
+      nextSeq += count;
       for (let seq = first; seq < nextSeq; seq += 1) sentAt.set(seq, now);
-      const frame = batchFrame(nodeBytes, first, batchMessages, bodyOf);
+      const frame = batchFrame(nodeBytes, first, count, bodyOf);
       if (!call.write(frame)) {
         waitingDrain = true;
         call.once('drain', () => {
@@ -244,6 +247,26 @@ function runAgent(
 // Every snapshot is encoded before the first agent connects, so the
 // measured window holds sending only.
 const prepared = agents.map(({ node }) => snapshotFields(node));
+
+/** Messages unacknowledged over all agents together, at most. */
+const TOTAL_IN_FLIGHT = 3200;
+const messageBytes = prepared[0]!.steady[0]!.length;
+const windowMessages = Math.max(
+  8,
+  Math.min(
+    DEFAULT_SEND_WINDOW.messages,
+    Math.floor(DEFAULT_SEND_WINDOW.bytes / messageBytes),
+    Math.floor(TOTAL_IN_FLIGHT / agents.length),
+  ),
+);
+const batchMessages = Math.max(
+  1,
+  Math.min(
+    windowMessages,
+    DEFAULT_SEND_WINDOW.batchMessages,
+    Math.floor(DEFAULT_SEND_WINDOW.batchBytes / messageBytes),
+  ),
+);
 // The hand-written frames must be the bytes the agent's codec would send.
 {
   const bodies = prepared[0]!;
@@ -287,7 +310,7 @@ setTimeout(
         Math.min(latenciesMs.length - 1, Math.floor(q * latenciesMs.length))
       ] ?? null;
     console.log(
-      `RESULT ${JSON.stringify({ ackedInWindow, loadCpuMicros, p50Ms: at(0.5), p99Ms: at(0.99), fullBytes: snapshotFields('x').full.length, steadyBytes: snapshotFields('x').steady[0]!.length })}`,
+      `RESULT ${JSON.stringify({ ackedInWindow, loadCpuMicros, p50Ms: at(0.5), p99Ms: at(0.99), fullBytes: snapshotFields('x').full.length, steadyBytes: snapshotFields('x').steady[0]!.length, windowMessages, batchMessages })}`,
     );
     process.exit(0);
   },
