@@ -20,6 +20,7 @@ import {
 import type { CollectorReply } from '../../../shared/src/proto/message-codec.ts';
 import { splitFrame } from '../../../shared/src/proto/frame.ts';
 import { validateAgentMessage } from '../../../shared/src/proto/validate-message.ts';
+import { isoToMs } from '../../../shared/src/proto/wire-values.ts';
 import type {
   IdentityMemory,
   NodeIdentities,
@@ -371,5 +372,5 @@ export function commitIdentities(
   message: AgentMessage,
 ): void {
   if (message.payload.type !== 'snapshot') return identities.discard();
-  identities.commit(Date.parse(message.payload.snapshot.takenAt));
+  identities.commit(isoToMs(message.payload.snapshot.takenAt, 'takenAt'));
 }

@@ -89,7 +89,7 @@ export function enumTable<T extends string>(
 
 /** An ISO 8601 time as epoch milliseconds; throws on an unparsable text. */
 export function isoToMs(iso: string, field: string): number {
-  const ms = Date.parse(iso);
+  const ms = canonicalIsoToMs(iso) ?? Date.parse(iso);
   if (!Number.isFinite(ms)) {
     throw new WireProblem(field, `must be an ISO 8601 time, got "${iso}"`);
   }
@@ -98,11 +98,89 @@ export function isoToMs(iso: string, field: string): number {
 
 /** Epoch milliseconds as ISO 8601 UTC (`toISOString()`). */
 export function msToIso(ms: number, field: string): string {
+  if (Number.isInteger(ms) && ms >= 0 && ms < LAST_FAST_MS) {
+    const day = dayOf(ms);
+    let rest = ms - day.startMs;
+    const hours = Math.floor(rest / 3_600_000);
+    rest -= hours * 3_600_000;
+    const minutes = Math.floor(rest / 60_000);
+    rest -= minutes * 60_000;
+    const seconds = Math.floor(rest / 1000);
+    const millis = rest - seconds * 1000;
+    return `${day.prefix}${TWO_DIGITS[hours]}:${TWO_DIGITS[minutes]}:${TWO_DIGITS[seconds]}.${THREE_DIGITS[millis]}Z`;
+  }
   const date = new Date(ms);
   if (!Number.isFinite(date.getTime())) {
     throw new WireProblem(field, 'is out of the representable time range');
   }
   return date.toISOString();
+}
+
+/*
+ * Snapshot and process times are turned into text and back for every
+ * message, and `Date` took about a microsecond for each. Times of one UTC
+ * day share their first 11 characters, so the last day met is kept and
+ * only the time of day is formatted or read.
+ */
+const DAY_MS = 86_400_000;
+/** Up to here (year 9999) every time prints as `YYYY-MM-DDTHH:mm:ss.sssZ`. */
+const LAST_FAST_MS = Date.UTC(10000, 0, 1);
+const TWO_DIGITS = Array.from({ length: 60 }, (_, i) =>
+  String(i).padStart(2, '0'),
+);
+const THREE_DIGITS = Array.from({ length: 1000 }, (_, i) =>
+  String(i).padStart(3, '0'),
+);
+let lastDay = { startMs: 0, prefix: '1970-01-01T' };
+
+/** The UTC day of `ms` (not negative) and its `YYYY-MM-DDT` text. */
+function dayOf(ms: number): { startMs: number; prefix: string } {
+  const startMs = ms - (ms % DAY_MS);
+  if (startMs !== lastDay.startMs) {
+    lastDay = {
+      startMs,
+      prefix: new Date(startMs).toISOString().slice(0, 11),
+    };
+  }
+  return lastDay;
+}
+
+/**
+ * The time of a canonical `YYYY-MM-DDTHH:mm:ss.sssZ` text of the last day
+ * met, read digit by digit; null for any other text (`Date.parse` reads
+ * those).
+ */
+function canonicalIsoToMs(iso: string): number | null {
+  const day = lastDay;
+  if (
+    iso.length !== 24 ||
+    !iso.startsWith(day.prefix) ||
+    iso[13] !== ':' ||
+    iso[16] !== ':' ||
+    iso[19] !== '.' ||
+    iso[23] !== 'Z'
+  ) {
+    return null;
+  }
+  const hours = digits(iso, 11, 2);
+  const minutes = digits(iso, 14, 2);
+  const seconds = digits(iso, 17, 2);
+  const millis = digits(iso, 20, 3);
+  if (hours > 23 || minutes > 59 || seconds > 59 || millis > 999) return null;
+  return (
+    day.startMs + hours * 3_600_000 + minutes * 60_000 + seconds * 1000 + millis
+  );
+}
+
+/** The decimal number `text[at, at + count)`; Infinity when not digits. */
+function digits(text: string, at: number, count: number): number {
+  let value = 0;
+  for (let i = at; i < at + count; i += 1) {
+    const digit = text.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9) return Infinity;
+    value = value * 10 + digit;
+  }
+  return value;
 }
 
 /** {@link msToIso} through a memo (bounded by clearing it when full). */
