@@ -268,32 +268,29 @@ export class AgentStream {
     const messages = accepted.map((a) => a.message);
     const applied = this.ctx.applier.apply(this.node, messages);
     const stored = this.ctx.commits.submit(this.node, accepted);
-    const lastSeq = messages.at(-1)?.seq ?? null;
-    const settle = () => {
-      this.pendingBytes -= bytes;
-      this.ctx.pending.bytes -= bytes;
-    };
+    // Settled at once, not when the chain reaches it: a failed write must
+    // not go unhandled while an earlier frame is still being applied.
+    const outcome = stored.then(
+      () => applied.then((markSeq) => ({ stored: true, markSeq })),
+      () => ({ stored: false, markSeq: null }),
+    );
     this.chain = this.chain
-      .then(() => stored)
-      .then(() => applied)
-      .then(
-        (ok) => {
-          settle();
-          if (ok && lastSeq !== null) {
-            this.ctx.commits.markApplied(this.node, lastSeq);
-          }
-          this.reply({ type: 'ack', seq: highestSeq });
-          this.resumeAll();
-        },
-        () => {
-          settle();
+      .then(() => outcome)
+      .then(({ stored: ok, markSeq }) => {
+        this.pendingBytes -= bytes;
+        this.ctx.pending.bytes -= bytes;
+        if (!ok) {
           this.fail({
             code: Status.UNAVAILABLE,
             details: 'collector could not store messages; resend later',
           });
-          this.resumeAll();
-        },
-      );
+        } else {
+          if (markSeq !== null)
+            this.ctx.commits.markApplied(this.node, markSeq);
+          this.reply({ type: 'ack', seq: highestSeq });
+        }
+        this.resumeAll();
+      });
   }
 
   private limitRate(count: number): void {

@@ -319,6 +319,9 @@ async function closeServer(
     });
   }
   await ctx.commits.drain();
+  // Applies still running may add applied marks; write those too.
+  await ctx.applier.drain();
+  await ctx.commits.drain();
   await new Promise<void>((resolve) => {
     const cancel = ctx.clock.setTimeout(() => {
       server.forceShutdown();

@@ -29,6 +29,8 @@ export interface MessageApplierDeps {
 export class MessageApplier {
   /** Highest seq handed to the sink per node in this run. */
   private readonly appliedSeq = new Map<string, number>();
+  /** Lowest seq per node the sink failed on in this run. */
+  private readonly failedFrom = new Map<string, number>();
   /** The latest apply of each node, which the next one waits for. */
   private readonly tails = new Map<string, Promise<unknown>>();
 
@@ -36,35 +38,55 @@ export class MessageApplier {
 
   /**
    * Applies those of `messages` (seq order) not applied in this run yet,
-   * after the node's earlier ones. Resolves true once the sink took them,
-   * false when it failed (logged; the journal offers them again at the
-   * next start).
+   * after the node's earlier ones. Resolves with the seq up to which the
+   * node's messages, these included, are applied and may be marked so in
+   * the journal; null when none may. Once the sink failed on a message
+   * (logged), marks stay below it for the rest of the run, so that the
+   * journal offers it again at the next start.
    */
-  apply(node: string, messages: readonly AgentMessage[]): Promise<boolean> {
+  apply(
+    node: string,
+    messages: readonly AgentMessage[],
+  ): Promise<number | null> {
+    const lastSeq = messages.at(-1)?.seq ?? 0;
     const after = this.appliedSeq.get(node) ?? this.deps.storedSeq(node);
     const fresh = messages.filter((message) => message.seq > after);
     const tail = this.tails.get(node) ?? Promise.resolve();
-    if (fresh.length === 0) return tail.then(() => true);
-    this.appliedSeq.set(node, fresh[fresh.length - 1]!.seq);
-    const done = tail.then(() => this.applyNow(node, fresh));
-    this.tails.set(node, done);
-    return done;
+    let done = tail;
+    if (fresh.length > 0) {
+      this.appliedSeq.set(node, fresh[fresh.length - 1]!.seq);
+      done = tail.then(() => this.applyNow(node, fresh));
+      this.tails.set(node, done);
+    }
+    return done.then(() => this.markable(node, lastSeq));
   }
 
-  private async applyNow(
-    node: string,
-    messages: AgentMessage[],
-  ): Promise<boolean> {
+  /** Resolves once every apply begun so far has finished. */
+  async drain(): Promise<void> {
+    await Promise.all(this.tails.values());
+  }
+
+  private markable(node: string, seq: number): number | null {
+    const failed = this.failedFrom.get(node);
+    const upTo = failed === undefined ? seq : Math.min(seq, failed - 1);
+    return upTo >= 1 ? upTo : null;
+  }
+
+  private async applyNow(node: string, messages: AgentMessage[]) {
     try {
       await this.deps.sink.apply(node, messages);
     } catch (error) {
-      this.deps.logger.error(
-        { err: error, node, fromSeq: messages[0]!.seq },
-        'sink failed to apply messages; once journaled they are offered again at next start',
+      const fromSeq = messages[0]!.seq;
+      this.failedFrom.set(
+        node,
+        Math.min(fromSeq, this.failedFrom.get(node) ?? fromSeq),
       );
-      return false;
+      this.deps.logger.error(
+        { err: error, node, fromSeq },
+        'sink failed to apply messages; the journal offers them again at next start',
+      );
+      return;
     }
     this.deps.fleet.applied(node, messages);
-    return true;
   }
 }

@@ -12,6 +12,7 @@ import type {
 } from '../../../collector/src/ingest/commit-queue.ts';
 import { FleetState } from '../../../collector/src/ingest/fleet-state.ts';
 import { MessageApplier } from '../../../collector/src/ingest/message-applier.ts';
+import type { MessageSink } from '../../../collector/src/ingest/message-sink.ts';
 import { buildFrame } from '../../../shared/src/proto/frame.ts';
 import { NodeIdentities } from '../../../shared/src/proto/identity-memory.ts';
 import { loadLinkProto } from '../../../shared/src/proto/link-proto.ts';
@@ -114,7 +115,10 @@ function openFrame(node: string): Buffer {
 
 const MESSAGE_BYTES = message('jasper', 1).length;
 
-function setup(limits: { perStream: number; total: number }) {
+function setup(
+  limits: { perStream: number; total: number },
+  sink: MessageSink = { apply: async () => {} },
+) {
   const commits = new HeldCommits();
   const fleet = new FleetState();
   const { logger } = createMemoryLogger();
@@ -122,7 +126,7 @@ function setup(limits: { perStream: number; total: number }) {
     proto,
     commits: commits as unknown as CommitQueue,
     applier: new MessageApplier({
-      sink: { apply: async () => {} },
+      sink,
       fleet,
       logger,
       storedSeq: () => 0,
@@ -179,15 +183,21 @@ describe('AgentStream flow control', () => {
     expect(t.ctx.pending.bytes).to.equal(0);
   });
 
-  it('holds back every stream while the total waiting is too much', async () => {
+  /** Two streams, and a frame of the first that reaches the total limit. */
+  function overTotal() {
     const t = setup({ perStream: 1e9, total: 2 * MESSAGE_BYTES });
     const jasper = t.open('jasper');
     const onyx = t.open('onyx');
-
     jasper.emit(
       'data',
       buildFrame(null, [message('jasper', 1), message('jasper', 2)]),
     );
+    return { ...t, jasper, onyx };
+  }
+
+  it('holds back every stream while the total waiting is too much', async () => {
+    const { jasper, onyx, ...t } = overTotal();
+
     expect(jasper.paused).to.equal(true);
     expect(onyx.paused).to.equal(true);
 
@@ -199,13 +209,7 @@ describe('AgentStream flow control', () => {
   });
 
   it('ends a stream whose messages could not be stored and frees what they held', async () => {
-    const t = setup({ perStream: 1e9, total: 2 * MESSAGE_BYTES });
-    const jasper = t.open('jasper');
-    const onyx = t.open('onyx');
-    jasper.emit(
-      'data',
-      buildFrame(null, [message('jasper', 1), message('jasper', 2)]),
-    );
+    const { jasper, onyx, ...t } = overTotal();
     expect(onyx.paused).to.equal(true);
 
     t.commits.writes[0]!.fail();
@@ -220,5 +224,32 @@ describe('AgentStream flow control', () => {
     expect(jasper.acks()).to.deep.equal([]);
     expect(t.ctx.pending.bytes).to.equal(0);
     expect(onyx.paused).to.equal(false);
+  });
+
+  it('ends the stream, not the collector, when a write fails while the sink is busy', async () => {
+    let release = () => {};
+    const busy = new Promise<void>((resolve) => (release = resolve));
+    const t = setup({ perStream: 1e9, total: 1e9 }, { apply: () => busy });
+    const call = t.open('jasper');
+    call.emit('data', buildFrame(null, [message('jasper', 1)]));
+    call.emit('data', buildFrame(null, [message('jasper', 2)]));
+
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      t.commits.writes[0]!.finish();
+      t.commits.writes[1]!.fail(); // while seq 1 is still being applied
+      await settle();
+      release();
+      await settle();
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+
+    expect(unhandled).to.deep.equal([]);
+    expect(call.acks()).to.deep.equal([1]);
+    expect(call.errors.map((e) => e.code)).to.deep.equal([Status.UNAVAILABLE]);
+    expect(t.ctx.pending.bytes).to.equal(0);
   });
 });

@@ -52,13 +52,14 @@ describe('MessageApplier', () => {
     const t = setup();
 
     expect(await t.applier.apply('jasper', [message(1), message(2)])).to.equal(
-      true,
+      2,
     );
     // Sent again after a failed journal write: stored, not applied again.
     expect(await t.applier.apply('jasper', [message(2), message(3)])).to.equal(
-      true,
+      3,
     );
-    expect(await t.applier.apply('jasper', [message(3)])).to.equal(true);
+    expect(await t.applier.apply('jasper', [message(3)])).to.equal(3);
+    expect(await t.applier.apply('jasper', [])).to.equal(null);
 
     expect(t.calls).to.deep.equal([[1, 2], [3]]);
     expect(t.fleet.node('jasper')?.counts.applied).to.equal(3);
@@ -86,7 +87,7 @@ describe('MessageApplier', () => {
     t.gates.shift()!();
     await first;
     await second;
-    expect(await resent).to.equal(true);
+    expect(await resent).to.equal(2);
     expect(t.calls).to.deep.equal([[1], [2]]);
   });
 
@@ -94,12 +95,43 @@ describe('MessageApplier', () => {
     const t = setup();
     t.failNext();
 
-    expect(await t.applier.apply('jasper', [message(1)])).to.equal(false);
-    expect(await t.applier.apply('jasper', [message(2)])).to.equal(true);
+    expect(await t.applier.apply('jasper', [message(1)])).to.equal(null);
+    expect(await t.applier.apply('jasper', [message(2)])).to.equal(null);
 
     expect(t.calls).to.deep.equal([[1], [2]]);
     expect(t.fleet.node('jasper')?.counts.applied).to.equal(1);
     const failure = t.lines.find((line) => line.level === 50)!;
     expect(failure).to.include({ node: 'jasper', fromSeq: 1 });
+  });
+
+  it('never lets what the sink failed on be marked applied in this run', async () => {
+    const t = setup();
+    expect(await t.applier.apply('jasper', [message(1)])).to.equal(1);
+    t.failNext();
+
+    expect(await t.applier.apply('jasper', [message(2), message(3)])).to.equal(
+      1,
+    );
+    // Sent again after a failed journal write: not applied twice, and still
+    // not marked, so that the next start offers 2 and 3 again.
+    expect(await t.applier.apply('jasper', [message(2), message(3)])).to.equal(
+      1,
+    );
+    expect(await t.applier.apply('jasper', [message(4)])).to.equal(1);
+    expect(t.calls).to.deep.equal([[1], [2, 3], [4]]);
+  });
+
+  it('drains the applies begun so far', async () => {
+    const t = setup();
+    t.hold(true);
+    void t.applier.apply('jasper', [message(1)]);
+    let drained = false;
+    const drain = t.applier.drain().then(() => (drained = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(drained).to.equal(false);
+
+    t.gates.shift()!();
+    await drain;
+    expect(drained).to.equal(true);
   });
 });
