@@ -26,6 +26,8 @@ export interface StoredMessage {
 
 interface Pending {
   node: string;
+  /** Seq of the first message submitted; null for an empty submission. */
+  firstSeq: number | null;
   resolve: () => void;
   reject: (error: Error) => void;
 }
@@ -46,6 +48,12 @@ export class CommitQueue {
   private spare = new RecordBuffer();
   private waiting: Pending[] = [];
   private marks = new Map<string, number>();
+  /**
+   * Per node whose journal write failed, the first seq that was lost:
+   * nothing after it may be stored before it is, or the journal would
+   * have a gap the agent is told is stored.
+   */
+  private readonly lostFrom = new Map<string, number>();
   private running: Promise<void> | null = null;
 
   constructor(private readonly deps: CommitQueueDeps) {}
@@ -53,14 +61,28 @@ export class CommitQueue {
   /**
    * Queues a node's accepted messages (seq order), copying their bytes;
    * resolves once they are synced, rejects when the journal write failed.
-   * An empty list resolves after everything queued before it.
+   * An empty list resolves after everything queued before it. After a
+   * failed write of the node's messages from seq N, every submission is
+   * refused until one starts at N or before (the agent sends again).
    */
   submit(node: string, messages: readonly StoredMessage[]): Promise<void> {
+    const firstSeq = messages[0]?.seq ?? null;
+    const lost = this.lostFrom.get(node);
+    if (lost !== undefined) {
+      if (firstSeq === null || firstSeq > lost) {
+        return Promise.reject(
+          new Error(
+            `messages of ${node} from seq ${lost} were not stored; send again from there`,
+          ),
+        );
+      }
+      this.lostFrom.delete(node);
+    }
     for (const { seq, bytes } of messages) {
       this.gathering.add({ kind: RECORD_MESSAGE, node, seq, payload: bytes });
     }
     const done = new Promise<void>((resolve, reject) => {
-      this.waiting.push({ node, resolve, reject });
+      this.waiting.push({ node, firstSeq, resolve, reject });
     });
     this.kick();
     return done;
@@ -114,10 +136,31 @@ export class CommitQueue {
         return;
       }
       this.deps.logger.error({ err: error }, 'journal write failed');
-      this.deps.onWriteFailed([...new Set(group.map((item) => item.node))]);
-      group.forEach((item) => item.reject(error as Error));
+      this.fail(group, error as Error);
       return;
     }
     group.forEach((item) => item.resolve());
+  }
+
+  /**
+   * Rejects a group whose write failed, and what its nodes queued since:
+   * those later messages must not be stored before the lost ones.
+   */
+  private fail(group: Pending[], error: Error): void {
+    for (const { node, firstSeq } of group) {
+      if (firstSeq === null) continue;
+      this.lostFrom.set(
+        node,
+        Math.min(firstSeq, this.lostFrom.get(node) ?? firstSeq),
+      );
+    }
+    const nodes = new Set(group.map((item) => item.node));
+    const later = this.waiting.filter((item) => nodes.has(item.node));
+    if (later.length > 0) {
+      this.waiting = this.waiting.filter((item) => !nodes.has(item.node));
+      this.gathering.dropNodes(nodes);
+    }
+    this.deps.onWriteFailed([...nodes]);
+    [...group, ...later].forEach((item) => item.reject(error));
   }
 }

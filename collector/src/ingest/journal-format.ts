@@ -93,6 +93,17 @@ export class RecordBuffer {
     return this.buf.subarray(0, this.length);
   }
 
+  /** Removes the records of `nodes` (rarely needed: it parses them all). */
+  dropNodes(nodes: ReadonlySet<string>): void {
+    const { records } = parseSegment(Buffer.from(this.bytes()));
+    this.length = 0;
+    this.messageSeqs.clear();
+    this.appliedSeqs.clear();
+    for (const record of records) {
+      if (!nodes.has(record.node)) this.add(record);
+    }
+  }
+
   /** Empties it for use again. */
   clear(): void {
     this.recentBytes = Math.max(this.length, this.recentBytes * 0.9);

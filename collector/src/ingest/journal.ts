@@ -153,13 +153,41 @@ export class IngestJournal {
   async writeBuffer(buffer: RecordBuffer, sync: boolean): Promise<void> {
     if (buffer.size === 0) return;
     const handle = this.requireHandle();
-    await writeAll(handle, buffer.bytes());
-    if (sync) await handle.datasync();
+    try {
+      await writeAll(handle, buffer.bytes());
+      if (sync) await handle.datasync();
+    } catch (error) {
+      await this.cutFailedWrite(handle);
+      throw error;
+    }
     this.current().sizeBytes += buffer.size;
     raise(this.lastSeqByNode, buffer.messageSeqs);
     raise(this.appliedByNode, buffer.appliedSeqs);
     if (this.current().sizeBytes >= this.options.segmentBytes) {
       await this.rotate();
+    }
+  }
+
+  /**
+   * Cuts what a failed write may have left at the end of the segment, so
+   * that records written after it stay readable; when even that fails,
+   * goes on in a new segment (the cut-off tail is then skipped on reading).
+   */
+  private async cutFailedWrite(handle: FileHandle): Promise<void> {
+    const segment = this.current();
+    try {
+      await handle.truncate(segment.sizeBytes);
+    } catch (error) {
+      this.deps.logger.error(
+        { err: error, file: segment.file },
+        'journal cannot cut off a failed write; going on in a new segment',
+      );
+      await this.rotate().catch((rotateError: unknown) =>
+        this.deps.logger.error(
+          { err: rotateError },
+          'journal cannot start a new segment; ingest stores nothing until restarted',
+        ),
+      );
     }
   }
 

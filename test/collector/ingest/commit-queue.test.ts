@@ -150,4 +150,62 @@ describe('CommitQueue', () => {
     ]);
     expect(t.lines.map((line) => line.msg)).to.include('journal write failed');
   });
+
+  it('stores nothing of a node after a failed write until the lost messages come again', async () => {
+    const t = setup();
+    t.journal.holdNext();
+    const outcome = (p: Promise<void>) =>
+      p.then(
+        () => 'stored',
+        () => 'refused',
+      );
+
+    const lost = outcome(
+      t.queue.submit('jasper', [
+        { seq: 1, bytes: Buffer.from('a') },
+        { seq: 2, bytes: Buffer.from('b') },
+      ]),
+    );
+    await new Promise((resolve) => setImmediate(resolve));
+    // A newer stream of jasper sends seq 3 while 1-2 are being written.
+    const after = outcome(
+      t.queue.submit('jasper', [{ seq: 3, bytes: Buffer.from('c') }]),
+    );
+    const other = outcome(
+      t.queue.submit('onyx', [{ seq: 7, bytes: Buffer.from('x') }]),
+    );
+    t.journal.failNext();
+    t.journal.held.shift()!();
+
+    expect([await lost, await after, await other]).to.deep.equal([
+      'refused',
+      'refused',
+      'stored',
+    ]);
+    expect(
+      await outcome(
+        t.queue.submit('jasper', [{ seq: 3, bytes: Buffer.from('c') }]),
+      ),
+    ).to.equal('refused');
+    expect(await outcome(t.queue.submit('jasper', []))).to.equal('refused');
+    expect(
+      await outcome(
+        t.queue.submit('jasper', [
+          { seq: 1, bytes: Buffer.from('a') },
+          { seq: 2, bytes: Buffer.from('b') },
+          { seq: 3, bytes: Buffer.from('c') },
+        ]),
+      ),
+    ).to.equal('stored');
+
+    expect(t.journal.writes.map((w) => w.records)).to.deep.equal([
+      [[M, 'onyx', 7, 'x']],
+      [
+        [M, 'jasper', 1, 'a'],
+        [M, 'jasper', 2, 'b'],
+        [M, 'jasper', 3, 'c'],
+      ],
+    ]);
+    expect(t.failed).to.deep.equal([['jasper']]);
+  });
 });

@@ -1,4 +1,5 @@
 import { appendFileSync, readdirSync, statSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { expect } from 'chai';
 import {
@@ -117,6 +118,40 @@ describe('IngestJournal', () => {
       ),
     ).to.equal(true);
     await second.journal.close();
+  });
+
+  it('cuts off what a failed write left, so later records stay readable', async () => {
+    const dir = tempDir();
+    const { journal, lines } = await open(dir);
+    await journal.write([message('jasper', 1)], true);
+    // The disk fills up halfway through the next write.
+    const handle = (journal as unknown as { handle: FileHandle }).handle;
+    const write = handle.write.bind(handle);
+    handle.write = (async (buf: Buffer, offset: number, length: number) => {
+      await write(buf, offset, Math.floor(length / 2));
+      throw new Error('ENOSPC: no space left on device');
+    }) as unknown as typeof handle.write;
+
+    const failed = await journal
+      .write([message('jasper', 2, 500)], true)
+      .catch((error: Error) => error.message);
+    handle.write = write as typeof handle.write;
+    await journal.write([message('jasper', 2, 500)], true);
+    await journal.close();
+
+    expect(failed).to.equal('ENOSPC: no space left on device');
+    const read = [];
+    for await (const record of readJournal(dir)) read.push(record);
+    expect(read).to.deep.equal([
+      message('jasper', 1),
+      message('jasper', 2, 500),
+    ]);
+    const again = await open(dir);
+    expect(again.journal.lastSeq('jasper')).to.equal(2);
+    expect([...lines, ...again.lines].map((line) => line.msg)).to.not.include(
+      'journal tail cut off after a crash',
+    );
+    await again.journal.close();
   });
 
   it('hands back the messages after the last applied mark', async () => {
