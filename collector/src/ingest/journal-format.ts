@@ -36,7 +36,7 @@ export function encodeRecord(record: JournalRecord): Buffer {
 
 /** Encodes records back to back into one new buffer. */
 export function encodeRecords(records: readonly JournalRecord[]): Buffer {
-  const buffer = new RecordBuffer();
+  const buffer = new RecordBuffer(0);
   for (const record of records) buffer.add(record);
   return Buffer.from(buffer.bytes());
 }
@@ -55,7 +55,7 @@ const MIN_BUFFER_BYTES = 64 * 1024;
  * shrinks once groups have been much smaller for a while.
  */
 export class RecordBuffer {
-  private buf = Buffer.allocUnsafeSlow(MIN_BUFFER_BYTES);
+  private buf: Buffer;
   private length = 0;
   /** Bytes of recent groups, decaying: what the buffer should hold. */
   private recentBytes = 0;
@@ -63,6 +63,11 @@ export class RecordBuffer {
   readonly messageSeqs = new Map<string, number>();
   /** Highest "applied" seq per node among the records. */
   readonly appliedSeqs = new Map<string, number>();
+
+  /** `initialBytes`: 0 for records written once (it grows as needed). */
+  constructor(initialBytes = MIN_BUFFER_BYTES) {
+    this.buf = Buffer.allocUnsafeSlow(initialBytes);
+  }
 
   /** Number of bytes held. */
   get size(): number {

@@ -141,7 +141,7 @@ export class IngestJournal {
    */
   async write(records: readonly JournalRecord[], sync: boolean): Promise<void> {
     if (records.length === 0) return;
-    const buffer = new RecordBuffer();
+    const buffer = new RecordBuffer(0);
     for (const record of records) buffer.add(record);
     await this.writeBuffer(buffer, sync);
   }
