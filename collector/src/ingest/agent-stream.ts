@@ -28,8 +28,9 @@ import type {
 import type { CommitQueue, StoredMessage } from './commit-queue.ts';
 import type { FleetState } from './fleet-state.ts';
 import type { MessageApplier } from './message-applier.ts';
-import { TokenBucket } from './rate-limit.ts';
 import type { RateLimit } from './rate-limit.ts';
+import { StreamFlow } from './stream-flow.ts';
+import type { FlowPool } from './stream-flow.ts';
 
 /** The raw duplex call: frames in, reply objects out. */
 export type LinkCall = ServerDuplexStream<Buffer, unknown>;
@@ -50,14 +51,8 @@ export interface StreamContext {
   streams: Map<string, AgentStream>;
   rateLimit: RateLimit;
   maxFrameBytes: number;
-  /** Pause reading a stream with this many bytes waiting for the journal. */
-  maxPendingBytes: number;
-  /** Pause reading every stream while this many bytes wait in total. */
-  maxPendingBytesTotal: number;
-  /** Bytes of messages waiting for the journal, all streams together. */
-  pending: { bytes: number };
-  /** Streams paused because of the total, to resume when it goes down. */
-  heldBack: Set<AgentStream>;
+  /** When streams are read (`stream-flow.ts`). */
+  flows: FlowPool;
   /** Process identities each node sent in full (`process-identity.ts`). */
   identities: NodeIdentities;
   /** Whether the stream read-ahead warning was logged (`flow-window.ts`). */
@@ -74,12 +69,8 @@ interface Failure {
 export class AgentStream {
   private opened = false;
   private ended = false;
-  /** Bytes of this stream's messages waiting for the journal. */
-  private pendingBytes = 0;
-  private rateWaiting = false;
-  private paused = false;
   private chain: Promise<void> = Promise.resolve();
-  private readonly bucket: TokenBucket;
+  private readonly flow: StreamFlow;
   private readonly log: Logger;
 
   constructor(
@@ -87,7 +78,7 @@ export class AgentStream {
     private readonly node: string,
     private readonly ctx: StreamContext,
   ) {
-    this.bucket = new TokenBucket(ctx.rateLimit, ctx.clock.monotonicMs());
+    this.flow = new StreamFlow(call, ctx.flows, ctx.rateLimit, ctx.clock);
     this.log = ctx.logger.child({ node, peer: call.getPeer() });
   }
 
@@ -103,6 +94,7 @@ export class AgentStream {
   fail(failure: Failure): void {
     if (this.ended) return;
     this.ended = true;
+    this.flow.close();
     this.log.warn(
       { code: Status[failure.code], details: failure.details },
       'agent stream ended with an error',
@@ -191,7 +183,7 @@ export class AgentStream {
     }
     this.ctx.fleet.counted(this.node, duplicates, rejected);
     this.queue(accepted, highestSeq);
-    this.limitRate(parts.length);
+    this.flow.limitRate(parts.length);
   }
 
   private check(bytes: Buffer): CheckOutcome {
@@ -257,14 +249,7 @@ export class AgentStream {
   private queue(accepted: AcceptedMessage[], highestSeq: number): void {
     let bytes = 0;
     for (const message of accepted) bytes += message.bytes.length;
-    const wasUnder = this.ctx.pending.bytes < this.ctx.maxPendingBytesTotal;
-    this.pendingBytes += bytes;
-    this.ctx.pending.bytes += bytes;
-    this.updateFlow();
-    if (wasUnder && this.ctx.pending.bytes >= this.ctx.maxPendingBytesTotal) {
-      // Stop reading every stream now, not as each sends its next frame.
-      this.ctx.streams.forEach((stream) => stream.updateFlow());
-    }
+    this.flow.add(bytes);
     const messages = accepted.map((a) => a.message);
     const applied = this.ctx.applier.apply(this.node, messages);
     const stored = this.ctx.commits.submit(this.node, accepted);
@@ -277,8 +262,7 @@ export class AgentStream {
     this.chain = this.chain
       .then(() => outcome)
       .then(({ stored: ok, markSeq }) => {
-        this.pendingBytes -= bytes;
-        this.ctx.pending.bytes -= bytes;
+        this.flow.release(bytes);
         if (!ok) {
           this.fail({
             code: Status.UNAVAILABLE,
@@ -289,41 +273,7 @@ export class AgentStream {
             this.ctx.commits.markApplied(this.node, markSeq);
           this.reply({ type: 'ack', seq: highestSeq });
         }
-        this.resumeAll();
       });
-  }
-
-  private limitRate(count: number): void {
-    const waitMs = this.bucket.take(count, this.ctx.clock.monotonicMs());
-    if (waitMs === 0) return;
-    this.rateWaiting = true;
-    this.updateFlow();
-    this.ctx.clock.setTimeout(() => {
-      this.rateWaiting = false;
-      this.updateFlow();
-    }, waitMs);
-  }
-
-  /** Resumes the streams the total held back, once it went down. */
-  private resumeAll(): void {
-    this.updateFlow();
-    if (this.ctx.pending.bytes >= this.ctx.maxPendingBytesTotal) return;
-    const held = [...this.ctx.heldBack];
-    this.ctx.heldBack.clear();
-    held.forEach((stream) => stream.updateFlow());
-  }
-
-  /** Pauses or resumes reading as the limits say. */
-  updateFlow(): void {
-    const overTotal = this.ctx.pending.bytes >= this.ctx.maxPendingBytesTotal;
-    const shouldPause =
-      this.rateWaiting ||
-      this.pendingBytes >= this.ctx.maxPendingBytes ||
-      overTotal;
-    if (overTotal) this.ctx.heldBack.add(this);
-    if (shouldPause && !this.paused) this.call.pause();
-    if (!shouldPause && this.paused) this.call.resume();
-    this.paused = shouldPause;
   }
 
   private reply(reply: CollectorReply): void {
@@ -334,6 +284,7 @@ export class AgentStream {
     void this.chain.then(() => {
       if (this.ended) return;
       this.ended = true;
+      this.flow.close();
       this.release(null);
       this.call.end();
     });
@@ -342,6 +293,7 @@ export class AgentStream {
   private onClosed(reason: string): void {
     if (this.ended) return;
     this.ended = true;
+    this.flow.close();
     this.release(reason);
   }
 

@@ -28,6 +28,7 @@ import { RECORD_APPLIED } from './journal-format.ts';
 import { IngestJournal } from './journal.ts';
 import type { JournalOptions } from './journal.ts';
 import { MessageApplier } from './message-applier.ts';
+import { FlowPool } from './stream-flow.ts';
 import type { MessageSink } from './message-sink.ts';
 import { TokenSource } from './token-source.ts';
 import type { TokenEntry } from './agent-tokens.ts';
@@ -172,10 +173,10 @@ function createContext(
     streams,
     rateLimit: options.rateLimit,
     maxFrameBytes: options.maxMessageBytes,
-    maxPendingBytes: options.maxPendingBytes ?? 4 * 1024 * 1024,
-    maxPendingBytesTotal: options.maxPendingBytesTotal ?? 32 * 1024 * 1024,
-    pending: { bytes: 0 },
-    heldBack: new Set(),
+    flows: new FlowPool({
+      perStreamBytes: options.maxPendingBytes ?? 4 * 1024 * 1024,
+      totalBytes: options.maxPendingBytesTotal ?? 32 * 1024 * 1024,
+    }),
     identities,
     readAheadWarned: false,
   };

@@ -12,6 +12,7 @@ import type {
 } from '../../../collector/src/ingest/commit-queue.ts';
 import { FleetState } from '../../../collector/src/ingest/fleet-state.ts';
 import { MessageApplier } from '../../../collector/src/ingest/message-applier.ts';
+import { FlowPool } from '../../../collector/src/ingest/stream-flow.ts';
 import type { MessageSink } from '../../../collector/src/ingest/message-sink.ts';
 import { buildFrame } from '../../../shared/src/proto/frame.ts';
 import { NodeIdentities } from '../../../shared/src/proto/identity-memory.ts';
@@ -139,10 +140,10 @@ function setup(
     streams: new Map(),
     rateLimit: { messagesPerSecond: 1_000_000, burstMessages: 1_000_000 },
     maxFrameBytes: 4 * 1024 * 1024,
-    maxPendingBytes: limits.perStream,
-    maxPendingBytesTotal: limits.total,
-    pending: { bytes: 0 },
-    heldBack: new Set(),
+    flows: new FlowPool({
+      perStreamBytes: limits.perStream,
+      totalBytes: limits.total,
+    }),
     identities: new NodeIdentities(),
     readAheadWarned: false,
   };
@@ -169,7 +170,7 @@ describe('AgentStream flow control', () => {
       buildFrame(null, [message('jasper', 2), message('jasper', 3)]),
     );
     expect(call.paused).to.equal(true);
-    expect(t.ctx.pending.bytes).to.equal(3 * MESSAGE_BYTES);
+    expect(t.ctx.flows.pendingBytes).to.equal(3 * MESSAGE_BYTES);
 
     t.commits.writes.forEach((write) => write.finish());
     await settle();
@@ -180,7 +181,7 @@ describe('AgentStream flow control', () => {
       ['jasper', 1],
       ['jasper', 3],
     ]);
-    expect(t.ctx.pending.bytes).to.equal(0);
+    expect(t.ctx.flows.pendingBytes).to.equal(0);
   });
 
   /** Two streams, and a frame of the first that reaches the total limit. */
@@ -222,7 +223,7 @@ describe('AgentStream flow control', () => {
       },
     ]);
     expect(jasper.acks()).to.deep.equal([]);
-    expect(t.ctx.pending.bytes).to.equal(0);
+    expect(t.ctx.flows.pendingBytes).to.equal(0);
     expect(onyx.paused).to.equal(false);
   });
 
@@ -250,6 +251,6 @@ describe('AgentStream flow control', () => {
     expect(unhandled).to.deep.equal([]);
     expect(call.acks()).to.deep.equal([1]);
     expect(call.errors.map((e) => e.code)).to.deep.equal([Status.UNAVAILABLE]);
-    expect(t.ctx.pending.bytes).to.equal(0);
+    expect(t.ctx.flows.pendingBytes).to.equal(0);
   });
 });
