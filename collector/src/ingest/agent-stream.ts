@@ -315,6 +315,24 @@ type CheckOutcome =
   | { kind: 'duplicate' | 'rejected'; seq: number }
   | { kind: 'accepted'; seq: number; accepted: AcceptedMessage };
 
+/**
+ * After a failed journal write of `nodes`: forgets what was accepted from
+ * them and ends their streams, so that their agents reconnect and send
+ * again from what the journal holds.
+ */
+export function endFailedNodes(
+  ctx: Pick<StreamContext, 'accepted' | 'streams'>,
+  nodes: readonly string[],
+): void {
+  for (const node of nodes) {
+    ctx.accepted.delete(node);
+    ctx.streams.get(node)?.fail({
+      code: Status.UNAVAILABLE,
+      details: 'collector could not store messages; resend later',
+    });
+  }
+}
+
 /** Learns the full process entries of an accepted snapshot message. */
 export function commitIdentities(
   identities: IdentityMemory,

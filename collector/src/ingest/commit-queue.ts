@@ -26,8 +26,6 @@ export interface StoredMessage {
 
 interface Pending {
   node: string;
-  /** Seq of the first message submitted; null for an empty submission. */
-  firstSeq: number | null;
   resolve: () => void;
   reject: (error: Error) => void;
 }
@@ -36,7 +34,10 @@ interface Pending {
 export interface CommitQueueDeps {
   journal: Pick<IngestJournal, 'writeBuffer'>;
   logger: Logger;
-  /** Called with the nodes of a group whose journal write failed. */
+  /**
+   * Called with the nodes of a group whose journal write failed, before
+   * their submissions are rejected.
+   */
   onWriteFailed: (nodes: string[]) => void;
 }
 
@@ -48,12 +49,6 @@ export class CommitQueue {
   private spare = new RecordBuffer();
   private waiting: Pending[] = [];
   private marks = new Map<string, number>();
-  /**
-   * Per node whose journal write failed, the first seq that was lost:
-   * nothing after it may be stored before it is, or the journal would
-   * have a gap the agent is told is stored.
-   */
-  private readonly lostFrom = new Map<string, number>();
   private running: Promise<void> | null = null;
 
   constructor(private readonly deps: CommitQueueDeps) {}
@@ -61,28 +56,14 @@ export class CommitQueue {
   /**
    * Queues a node's accepted messages (seq order), copying their bytes;
    * resolves once they are synced, rejects when the journal write failed.
-   * An empty list resolves after everything queued before it. After a
-   * failed write of the node's messages from seq N, every submission is
-   * refused until one starts at N or before (the agent sends again).
+   * An empty list resolves after everything queued before it.
    */
   submit(node: string, messages: readonly StoredMessage[]): Promise<void> {
-    const firstSeq = messages[0]?.seq ?? null;
-    const lost = this.lostFrom.get(node);
-    if (lost !== undefined) {
-      if (firstSeq === null || firstSeq > lost) {
-        return Promise.reject(
-          new Error(
-            `messages of ${node} from seq ${lost} were not stored; send again from there`,
-          ),
-        );
-      }
-      this.lostFrom.delete(node);
-    }
     for (const { seq, bytes } of messages) {
       this.gathering.add({ kind: RECORD_MESSAGE, node, seq, payload: bytes });
     }
     const done = new Promise<void>((resolve, reject) => {
-      this.waiting.push({ node, firstSeq, resolve, reject });
+      this.waiting.push({ node, resolve, reject });
     });
     this.kick();
     return done;
@@ -144,16 +125,12 @@ export class CommitQueue {
 
   /**
    * Rejects a group whose write failed, and what its nodes queued since:
-   * those later messages must not be stored before the lost ones.
+   * those later messages must not be stored before the lost ones, or the
+   * journal would have a gap an ack covers. `onWriteFailed` then ends the
+   * nodes' streams, so that nothing more of them comes before their agents
+   * reconnect and send again from what the journal holds.
    */
   private fail(group: Pending[], error: Error): void {
-    for (const { node, firstSeq } of group) {
-      if (firstSeq === null) continue;
-      this.lostFrom.set(
-        node,
-        Math.min(firstSeq, this.lostFrom.get(node) ?? firstSeq),
-      );
-    }
     const nodes = new Set(group.map((item) => item.node));
     const later = this.waiting.filter((item) => nodes.has(item.node));
     if (later.length > 0) {

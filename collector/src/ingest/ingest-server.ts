@@ -13,7 +13,11 @@ import type { LinkProto } from '../../../shared/src/proto/link-proto.ts';
 import { decodeAgentMessage } from '../../../shared/src/proto/message-codec.ts';
 import { NodeIdentities } from '../../../shared/src/proto/identity-memory.ts';
 import type { AgentMessage } from '../../../shared/src/messages.ts';
-import { AgentStream, commitIdentities } from './agent-stream.ts';
+import {
+  AgentStream,
+  commitIdentities,
+  endFailedNodes,
+} from './agent-stream.ts';
 import type { LinkCall, StreamContext } from './agent-stream.ts';
 import { CommitQueue } from './commit-queue.ts';
 import {
@@ -153,7 +157,7 @@ function createContext(
   const commits = new CommitQueue({
     journal,
     logger: log,
-    onWriteFailed: (nodes) => nodes.forEach((node) => accepted.delete(node)),
+    onWriteFailed: (nodes) => endFailedNodes({ accepted, streams }, nodes),
   });
   const applier = new MessageApplier({
     sink: deps.sink,

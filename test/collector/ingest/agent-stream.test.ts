@@ -1,7 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { status as Status } from '@grpc/grpc-js';
 import { expect } from 'chai';
-import { AgentStream } from '../../../collector/src/ingest/agent-stream.ts';
+import {
+  AgentStream,
+  endFailedNodes,
+} from '../../../collector/src/ingest/agent-stream.ts';
 import type {
   LinkCall,
   StreamContext,
@@ -252,5 +255,22 @@ describe('AgentStream flow control', () => {
     expect(call.acks()).to.deep.equal([1]);
     expect(call.errors.map((e) => e.code)).to.deep.equal([Status.UNAVAILABLE]);
     expect(t.ctx.flows.pendingBytes).to.equal(0);
+  });
+
+  it('ends the streams of nodes whose journal write failed, and forgets what they sent', () => {
+    const t = setup({ perStream: 1e9, total: 1e9 });
+    const jasper = t.open('jasper');
+    const onyx = t.open('onyx');
+    jasper.emit('data', buildFrame(null, [message('jasper', 3)]));
+    onyx.emit('data', buildFrame(null, [message('onyx', 7)]));
+
+    endFailedNodes(t.ctx, ['jasper']);
+
+    expect(jasper.errors.map((e) => e.code)).to.deep.equal([
+      Status.UNAVAILABLE,
+    ]);
+    expect(onyx.errors).to.deep.equal([]);
+    expect([...t.ctx.accepted]).to.deep.equal([['onyx', 7]]);
+    expect(t.ctx.streams.has('jasper')).to.equal(false);
   });
 });
