@@ -173,22 +173,31 @@ export class AgentStream {
     let highestSeq = 0;
     let duplicates = 0;
     let rejected = 0;
+    // Raised for the node only once the whole frame is queued: a fatal
+    // message later in the frame drops the earlier ones too, and they
+    // must not count as duplicates when the agent sends them again.
+    let acceptedSeq =
+      this.ctx.accepted.get(this.node) ?? this.ctx.storedSeq(this.node);
     for (const bytes of parts) {
-      const outcome = this.check(bytes);
+      const outcome = this.check(bytes, acceptedSeq);
       if (outcome.kind === 'fatal') return this.fail(outcome.failure);
       highestSeq = Math.max(highestSeq, outcome.seq);
       if (outcome.kind === 'duplicate') duplicates += 1;
       if (outcome.kind === 'rejected') rejected += 1;
-      if (outcome.kind === 'accepted') accepted.push(outcome.accepted);
+      if (outcome.kind === 'accepted') {
+        accepted.push(outcome.accepted);
+        acceptedSeq = outcome.seq;
+      }
     }
+    if (accepted.length > 0) this.ctx.accepted.set(this.node, acceptedSeq);
     this.ctx.fleet.counted(this.node, duplicates, rejected);
     this.queue(accepted, highestSeq);
     this.flow.limitRate(parts.length);
   }
 
-  private check(bytes: Buffer): CheckOutcome {
+  private check(bytes: Buffer, acceptedSeq: number): CheckOutcome {
     const identities = this.ctx.identities.of(this.node);
-    const outcome = this.checkDecoded(bytes, identities);
+    const outcome = this.checkDecoded(bytes, identities, acceptedSeq);
     if (outcome.kind === 'accepted') {
       commitIdentities(identities, outcome.accepted.message);
     } else identities.discard();
@@ -198,6 +207,7 @@ export class AgentStream {
   private checkDecoded(
     bytes: Buffer,
     identities: IdentityMemory,
+    acceptedSeq: number,
   ): CheckOutcome {
     const decoded = decodeAgentMessage(this.ctx.proto, bytes, identities);
     if (!decoded.ok) {
@@ -224,11 +234,8 @@ export class AgentStream {
     }
     const problem = validateAgentMessage(message, identities);
     if (problem !== null) return this.reject(message.seq, problem);
-    const acceptedSeq =
-      this.ctx.accepted.get(this.node) ?? this.ctx.storedSeq(this.node);
     if (message.seq <= acceptedSeq)
       return { kind: 'duplicate', seq: message.seq };
-    this.ctx.accepted.set(this.node, message.seq);
     return {
       kind: 'accepted',
       seq: message.seq,

@@ -273,4 +273,31 @@ describe('AgentStream flow control', () => {
     expect([...t.ctx.accepted]).to.deep.equal([['onyx', 7]]);
     expect(t.ctx.streams.has('jasper')).to.equal(false);
   });
+
+  it('takes nothing of a frame that ends with a fatal message, so a resend is stored', async () => {
+    const t = setup({ perStream: 1e9, total: 1e9 });
+    const first = t.open('jasper');
+    first.emit(
+      'data',
+      buildFrame(null, [
+        message('jasper', 1),
+        message('jasper', 2),
+        Buffer.from([0xff, 0xff, 0xff]),
+      ]),
+    );
+    expect(first.errors.map((e) => e.code)).to.deep.equal([
+      Status.INVALID_ARGUMENT,
+    ]);
+
+    const second = t.open('jasper');
+    second.emit(
+      'data',
+      buildFrame(null, [message('jasper', 1), message('jasper', 2)]),
+    );
+    t.commits.writes.forEach((write) => write.finish());
+    await settle();
+
+    expect(t.commits.writes.map((w) => w.seqs)).to.deep.equal([[1, 2]]);
+    expect(second.acks()).to.deep.equal([2]);
+  });
 });
