@@ -240,7 +240,16 @@ async function applyUnapplied(
       { node, count: messages.length, fromSeq: messages[0]!.seq },
       'applying journaled messages left unapplied by a crash',
     );
-    await deps.sink.apply(node, messages);
+    try {
+      await deps.sink.apply(node, messages);
+    } catch (error) {
+      // As while running: logged, left unmarked, offered again next start.
+      log.error(
+        { err: error, node, fromSeq: messages[0]!.seq },
+        'sink failed to apply journaled messages; the journal offers them again at next start',
+      );
+      continue;
+    }
     deps.fleet.applied(node, messages);
     const seq = messages[messages.length - 1]!.seq;
     await journal.write(

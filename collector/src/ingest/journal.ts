@@ -164,7 +164,13 @@ export class IngestJournal {
     raise(this.lastSeqByNode, buffer.messageSeqs);
     raise(this.appliedByNode, buffer.appliedSeqs);
     if (this.current().sizeBytes >= this.options.segmentBytes) {
-      await this.rotate();
+      // The records are stored: a failed rotation must not fail the write.
+      await this.rotate().catch((error: unknown) =>
+        this.deps.logger.error(
+          { err: error, file: this.current().file },
+          'journal cannot start a new segment; the current one grows until it can',
+        ),
+      );
     }
   }
 
@@ -185,7 +191,7 @@ export class IngestJournal {
       await this.rotate().catch((rotateError: unknown) =>
         this.deps.logger.error(
           { err: rotateError },
-          'journal cannot start a new segment; ingest stores nothing until restarted',
+          'journal cannot start a new segment either; writes fail until it can',
         ),
       );
     }
@@ -196,8 +202,11 @@ export class IngestJournal {
     const handle = this.handle;
     this.handle = null;
     if (handle === null) return;
-    await handle.datasync();
-    await handle.close();
+    try {
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
   }
 
   private requireHandle(): FileHandle {
@@ -262,10 +271,32 @@ export class IngestJournal {
     this.segments.push({ number, file, sizeBytes: 0 });
   }
 
+  /**
+   * Goes on in a new segment. The new one is opened first, so that when
+   * that fails the current one stays in use; flushing and closing the old
+   * one, and retention, only log their failures.
+   */
   private async rotate(): Promise<void> {
-    await this.close();
+    const old = this.handle;
+    const oldFile = this.current().file;
     await this.openNewSegment();
-    await this.applyRetention();
+    if (old !== null) {
+      await old
+        .datasync()
+        .finally(() => old.close())
+        .catch((error: unknown) =>
+          this.deps.logger.warn(
+            { err: error, file: oldFile },
+            'journal could not flush or close a full segment',
+          ),
+        );
+    }
+    await this.applyRetention().catch((error: unknown) =>
+      this.deps.logger.error(
+        { err: error },
+        'journal retention failed; old segments stay until the next rotation',
+      ),
+    );
   }
 
   private async applyRetention(): Promise<void> {

@@ -154,6 +154,31 @@ describe('IngestJournal', () => {
     await again.journal.close();
   });
 
+  it('keeps a write that was stored when starting the next segment fails', async () => {
+    const dir = tempDir();
+    const { journal, lines } = await open(dir, { segmentBytes: 1000 });
+    const handle = (journal as unknown as { handle: FileHandle }).handle;
+    const datasync = handle.datasync.bind(handle);
+    let syncs = 0;
+    // The write's own fsync works; the full segment's last one does not.
+    handle.datasync = async () => {
+      syncs += 1;
+      if (syncs === 2) throw new Error('EIO: i/o error, fsync');
+      return datasync();
+    };
+
+    await journal.write([message('jasper', 1, 2000)], true);
+    await journal.write([message('jasper', 2)], true);
+    await journal.close();
+
+    const read = [];
+    for await (const record of readJournal(dir)) read.push(record.seq);
+    expect(read).to.deep.equal([1, 2]);
+    expect(lines.map((line) => line.msg)).to.include(
+      'journal could not flush or close a full segment',
+    );
+  });
+
   it('hands back the messages after the last applied mark', async () => {
     const dir = tempDir();
     const first = await open(dir);
