@@ -57,6 +57,8 @@ export interface StreamContext {
   identities: NodeIdentities;
   /** Whether the stream read-ahead warning was logged (`flow-window.ts`). */
   readAheadWarned: boolean;
+  /** Set when the ingest is shutting down: no stream opens any more. */
+  closing: boolean;
 }
 
 /** A stream ending status. */
@@ -123,6 +125,13 @@ export class AgentStream {
   }
 
   private open(bytes: Buffer | null): boolean {
+    if (this.ctx.closing) {
+      this.fail({
+        code: Status.UNAVAILABLE,
+        details: 'collector is shutting down',
+      });
+      return false;
+    }
     if (bytes === null) {
       this.fail({
         code: Status.INVALID_ARGUMENT,
@@ -261,15 +270,22 @@ export class AgentStream {
     const applied = this.ctx.applier.apply(this.node, messages);
     const stored = this.ctx.commits.submit(this.node, accepted);
     // Settled at once, not when the chain reaches it: a failed write must
-    // not go unhandled while an earlier frame is still being applied.
-    const outcome = stored.then(
-      () => applied.then((markSeq) => ({ stored: true, markSeq })),
-      () => ({ stored: false, markSeq: null }),
+    // not go unhandled while an earlier frame is still being applied. The
+    // bytes stop counting once the journal is done with them, so a sink
+    // that is slow for one node does not hold back the others.
+    const storedOk = stored.then(
+      () => true,
+      () => false,
+    );
+    void storedOk.then(() => this.flow.release(bytes));
+    const outcome = storedOk.then(async (ok) =>
+      ok
+        ? { stored: true, markSeq: await applied }
+        : { stored: false, markSeq: null },
     );
     this.chain = this.chain
       .then(() => outcome)
       .then(({ stored: ok, markSeq }) => {
-        this.flow.release(bytes);
         if (!ok) {
           this.fail({
             code: Status.UNAVAILABLE,

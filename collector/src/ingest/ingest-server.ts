@@ -163,6 +163,7 @@ function createContext(
     sink: deps.sink,
     fleet: deps.fleet,
     logger: log,
+    clock: deps.clock,
     storedSeq: (node) => journal.lastSeq(node),
   });
   return {
@@ -183,6 +184,7 @@ function createContext(
     }),
     identities,
     readAheadWarned: false,
+    closing: false,
   };
 }
 
@@ -191,6 +193,13 @@ async function acceptStream(
   ctx: StreamContext,
   tokens: TokenSource,
 ): Promise<void> {
+  if (ctx.closing) {
+    call.emit('error', {
+      code: Status.UNAVAILABLE,
+      details: 'collector is shutting down',
+    });
+    return;
+  }
   if (!limitReadAhead(call) && !ctx.readAheadWarned) {
     ctx.readAheadWarned = true;
     ctx.logger.warn(
@@ -320,12 +329,16 @@ function bind(
   });
 }
 
+/** How long closing waits for the sink to finish what it was given. */
+const CLOSE_WAIT_FOR_SINK_MS = 5000;
+
 async function closeServer(
   server: Server,
   ctx: StreamContext,
   journal: IngestJournal,
   log: Logger,
 ): Promise<void> {
+  ctx.closing = true;
   for (const stream of [...ctx.streams.values()]) {
     stream.fail({
       code: Status.UNAVAILABLE,
@@ -333,8 +346,14 @@ async function closeServer(
     });
   }
   await ctx.commits.drain();
-  // Applies still running may add applied marks; write those too.
-  await ctx.applier.drain();
+  // Applies still running may add applied marks; write those too. A sink
+  // that hangs is given up on: its messages are journaled, unmarked.
+  if (!(await ctx.applier.drain(CLOSE_WAIT_FOR_SINK_MS))) {
+    log.warn(
+      { waitedMs: CLOSE_WAIT_FOR_SINK_MS },
+      'sink still busy at shutdown; its messages are applied again at next start',
+    );
+  }
   await ctx.commits.drain();
   await new Promise<void>((resolve) => {
     const cancel = ctx.clock.setTimeout(() => {

@@ -11,6 +11,7 @@
  * a second time. After a crash the agent may send again what was applied
  * but not yet stored; the sink is told to expect that (`message-sink.ts`).
  */
+import type { Clock } from '../../../shared/src/clock.ts';
 import type { Logger } from '../../../shared/src/logger.ts';
 import type { AgentMessage } from '../../../shared/src/messages.ts';
 import type { FleetState } from './fleet-state.ts';
@@ -21,6 +22,7 @@ export interface MessageApplierDeps {
   sink: MessageSink;
   fleet: FleetState;
   logger: Logger;
+  clock: Clock;
   /** Highest seq of a node in the journal (all applied by then). */
   storedSeq: (node: string) => number;
 }
@@ -61,9 +63,18 @@ export class MessageApplier {
     return done.then(() => this.markable(node, lastSeq));
   }
 
-  /** Resolves once every apply begun so far has finished. */
-  async drain(): Promise<void> {
-    await Promise.all(this.tails.values());
+  /**
+   * Resolves true once every apply begun so far has finished, or false
+   * after `limitMs` if the sink still has some (it may hang).
+   */
+  drain(limitMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const cancel = this.deps.clock.setTimeout(() => resolve(false), limitMs);
+      void Promise.all(this.tails.values()).then(() => {
+        cancel();
+        resolve(true);
+      });
+    });
   }
 
   private markable(node: string, seq: number): number | null {

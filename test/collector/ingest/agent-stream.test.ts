@@ -125,6 +125,7 @@ function setup(
 ) {
   const commits = new HeldCommits();
   const fleet = new FleetState();
+  const clock = new FakeClock();
   const { logger } = createMemoryLogger();
   const ctx: StreamContext = {
     proto,
@@ -133,10 +134,11 @@ function setup(
       sink,
       fleet,
       logger,
+      clock,
       storedSeq: () => 0,
     }),
     fleet,
-    clock: new FakeClock(),
+    clock,
     logger,
     accepted: new Map(),
     storedSeq: () => 0,
@@ -149,6 +151,7 @@ function setup(
     }),
     identities: new NodeIdentities(),
     readAheadWarned: false,
+    closing: false,
   };
   const open = (node: string) => {
     const call = new FakeCall();
@@ -299,5 +302,34 @@ describe('AgentStream flow control', () => {
 
     expect(t.commits.writes.map((w) => w.seqs)).to.deep.equal([[1, 2]]);
     expect(second.acks()).to.deep.equal([2]);
+  });
+
+  it('stops counting bytes once stored, though a slow sink holds the ack', async () => {
+    let release = () => {};
+    const busy = new Promise<void>((resolve) => (release = resolve));
+    const t = setup({ perStream: 1e9, total: 1e9 }, { apply: () => busy });
+    const call = t.open('jasper');
+    call.emit('data', buildFrame(null, [message('jasper', 1)]));
+
+    t.commits.writes[0]!.finish();
+    await settle();
+    expect(t.ctx.flows.pendingBytes).to.equal(0);
+    expect(call.acks()).to.deep.equal([]);
+
+    release();
+    await settle();
+    expect(call.acks()).to.deep.equal([1]);
+  });
+
+  it('opens no stream while the ingest shuts down', () => {
+    const t = setup({ perStream: 1e9, total: 1e9 });
+    t.ctx.closing = true;
+
+    const call = t.open('jasper');
+
+    expect(call.errors).to.deep.equal([
+      { code: Status.UNAVAILABLE, details: 'collector is shutting down' },
+    ]);
+    expect(call.replies).to.deep.equal([]);
   });
 });

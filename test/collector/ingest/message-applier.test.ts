@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { FleetState } from '../../../collector/src/ingest/fleet-state.ts';
 import { MessageApplier } from '../../../collector/src/ingest/message-applier.ts';
 import type { AgentMessage } from '../../../shared/src/messages.ts';
+import { FakeClock } from '../../support/fake-clock.ts';
 import { createMemoryLogger } from '../../support/memory-logger.ts';
 
 /** A message the fleet state only counts (its SLI is never read here). */
@@ -20,6 +21,7 @@ function setup(storedSeq = 0) {
   let failNext = false;
   let hold = false;
   const fleet = new FleetState();
+  const clock = new FakeClock();
   const { logger, lines } = createMemoryLogger();
   const applier = new MessageApplier({
     sink: {
@@ -34,9 +36,11 @@ function setup(storedSeq = 0) {
     },
     fleet,
     logger,
+    clock,
     storedSeq: () => storedSeq,
   });
   return {
+    clock,
     applier,
     calls,
     fleet,
@@ -125,13 +129,24 @@ describe('MessageApplier', () => {
     const t = setup();
     t.hold(true);
     void t.applier.apply('jasper', [message(1)]);
-    let drained = false;
-    const drain = t.applier.drain().then(() => (drained = true));
+    let drained: boolean | null = null;
+    const drain = t.applier.drain(5000).then((done) => (drained = done));
     await new Promise((resolve) => setImmediate(resolve));
-    expect(drained).to.equal(false);
+    expect(drained).to.equal(null);
 
     t.gates.shift()!();
     await drain;
     expect(drained).to.equal(true);
+  });
+
+  it('gives up draining a sink that hangs', async () => {
+    const t = setup();
+    t.hold(true);
+    void t.applier.apply('jasper', [message(1)]);
+
+    const drain = t.applier.drain(5000);
+    await t.clock.advance(5000);
+
+    expect(await drain).to.equal(false);
   });
 });
