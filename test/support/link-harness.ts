@@ -17,6 +17,7 @@ import {
 } from '../../collector/src/ingest/agent-tokens.ts';
 import { FleetState } from '../../collector/src/ingest/fleet-state.ts';
 import { startIngestServer } from '../../collector/src/ingest/ingest-server.ts';
+import type { MessageSink } from '../../collector/src/ingest/message-sink.ts';
 import type {
   IngestServer,
   IngestServerOptions,
@@ -90,11 +91,15 @@ export interface TestIngest {
   address: string;
 }
 
-/** Starts an ingest on 127.0.0.1:0 with a journal under `dir`. */
+/**
+ * Starts an ingest on 127.0.0.1:0 with a journal under `dir`; its sink
+ * collects what it is given in `applied`, unless `sink` is given.
+ */
 export async function startTestIngest(
   dir: string,
   overrides: Partial<IngestServerOptions> = {},
   logger: Logger = createSilentLogger(),
+  sink: MessageSink | null = null,
 ): Promise<TestIngest> {
   const fleet = new FleetState();
   const applied: AgentMessage[] = [];
@@ -118,7 +123,7 @@ export async function startTestIngest(
       logger,
       fs: createNodeFs(),
       fleet,
-      sink: {
+      sink: sink ?? {
         apply: async (_node, messages) => void applied.push(...messages),
       },
     },

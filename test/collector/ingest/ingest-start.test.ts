@@ -1,15 +1,12 @@
 import path from 'node:path';
 import { expect } from 'chai';
-import { FleetState } from '../../../collector/src/ingest/fleet-state.ts';
-import { startIngestServer } from '../../../collector/src/ingest/ingest-server.ts';
 import { RECORD_MESSAGE } from '../../../collector/src/ingest/journal-format.ts';
 import { IngestJournal } from '../../../collector/src/ingest/journal.ts';
-import { createSystemClock } from '../../../shared/src/clock.ts';
 import { createNodeFs } from '../../../shared/src/fs.ts';
 import { createSilentLogger } from '../../../shared/src/logger.ts';
 import { loadLinkProto } from '../../../shared/src/proto/link-proto.ts';
 import { encodeAgentMessage } from '../../../shared/src/proto/message-codec.ts';
-import { tempDir } from '../../support/link-harness.ts';
+import { startTestIngest, tempDir } from '../../support/link-harness.ts';
 import { sampleSnapshot } from '../../support/link-fixtures.ts';
 import { createMemoryLogger } from '../../support/memory-logger.ts';
 
@@ -18,15 +15,17 @@ describe('ingest start with messages a crash left unapplied', function () {
 
   it('starts, and keeps them for the next start, when the sink refuses them', async () => {
     const dir = tempDir();
-    const journalOptions = {
-      dir: path.join(dir, 'journal'),
-      segmentBytes: 1024 * 1024,
-      maxBytes: 16 * 1024 * 1024,
-    };
-    const journal = await IngestJournal.open(journalOptions, {
-      logger: createSilentLogger(),
-      fs: createNodeFs(),
-    });
+    const journal = await IngestJournal.open(
+      {
+        dir: path.join(dir, 'journal'),
+        segmentBytes: 1024 * 1024,
+        maxBytes: 16 * 1024 * 1024,
+      },
+      {
+        logger: createSilentLogger(),
+        fs: createNodeFs(),
+      },
+    );
     const snapshot = sampleSnapshot('jasper', 1, 2);
     snapshot.takenAt = '2026-02-28T14:00:01.000Z';
     const payload = encodeAgentMessage(loadLinkProto(), {
@@ -43,24 +42,7 @@ describe('ingest start with messages a crash left unapplied', function () {
 
     const start = async (apply: () => Promise<void>) => {
       const { logger, lines } = createMemoryLogger();
-      const server = await startIngestServer(
-        {
-          listen: { host: '127.0.0.1', port: 0 },
-          tls: null,
-          allowPlaintext: false,
-          tokensFile: null,
-          maxMessageBytes: 4 * 1024 * 1024,
-          rateLimit: { messagesPerSecond: 1000, burstMessages: 1000 },
-          journal: journalOptions,
-        },
-        {
-          clock: createSystemClock(),
-          logger,
-          fs: createNodeFs(),
-          fleet: new FleetState(),
-          sink: { apply },
-        },
-      );
+      const { server } = await startTestIngest(dir, {}, logger, { apply });
       await server.close();
       return lines.map((line) => line.msg);
     };
